@@ -1,0 +1,58 @@
+"""The ``axis`` command line: one sub-command group per module in :mod:`axis.commands`.
+
+Each group module owns its own arguments and handlers, so a new capability adds a module and one
+line in ``GROUPS`` rather than growing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from axis.commands import (
+    CommandGroup,
+    edxml_cmd,
+    pki_cmd,
+    registry_cmd,
+    run_cmd,
+    signing_cmd,
+)
+from axis.logs import configure_logging
+
+GROUPS: tuple[CommandGroup, ...] = (
+    run_cmd.GROUP,
+    edxml_cmd.GROUP,
+    registry_cmd.GROUP,
+    pki_cmd.GROUP,
+    signing_cmd.GROUP,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole parser tree, built from every registered command group."""
+    parser = argparse.ArgumentParser(
+        prog="axis",
+        description="The document-interconnection axis (Trục liên thông văn bản).",
+    )
+    parser.add_argument(
+        "--log-level", default="warning", help="structlog level on stderr (default: warning)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.log_level)
+    handler = args.handler
+    code: int = handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

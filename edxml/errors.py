@@ -1,0 +1,50 @@
+"""Errors and problems of the edXML layer.
+
+``EdxmlError`` stops parsing (the bytes are not a usable edXML package: hostile, malformed, the wrong
+shape). ``Problem`` is one finding of :func:`edxml.validate` on a package that did parse. Both carry a
+stable machine-readable ``code`` and a ``location`` (an XPath-like path of local names, or
+``line:N``), because agency systems act on the code and people read the message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    """How much a problem matters: ``error`` refuses the package, ``warning`` only reports."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One validation finding: stable code, human message, location in the document."""
+
+    code: str
+    message: str
+    location: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.severity} {self.code} at {self.location}: {self.message}"
+
+
+class EdxmlError(ValueError):
+    """The input cannot be read as an edXML package.
+
+    ``code`` is stable (``xml.too_large``, ``xml.dtd_forbidden``, ``xml.malformed``,
+    ``edxml.not_edxml`` ...); ``location`` says where (``line:12`` or an element path).
+    """
+
+    def __init__(self, code: str, message: str, location: str = "/") -> None:
+        super().__init__(f"{code} at {location}: {message}")
+        self.code = code
+        self.message = message
+        self.location = location
+
+    def as_problem(self) -> Problem:
+        """The same finding in the shape :func:`edxml.validate` returns."""
+        return Problem(self.code, self.message, self.location)

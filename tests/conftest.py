@@ -1,0 +1,32 @@
+"""Shared fixtures: where the real corpora live, and a clean skip where they are absent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from axis.paths import PROJECT_ROOT, shared_data_dir
+
+SHARED = shared_data_dir()
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ``../shared/data``; skips the calling test with a reason where it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus {path} is absent (clone ../shared beside the project to run this)")
+    return path
+
+
+@pytest.fixture
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture
+def axis_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh ``$AXIS_HOME`` per test, so no test touches the user's ``~/.axis``."""
+    home = tmp_path / "axis-home"
+    monkeypatch.setenv("AXIS_HOME", str(home))
+    return home
