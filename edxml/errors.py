@@ -12,6 +12,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+class Mode(StrEnum):
+    """How strictly to judge a package.
+
+    ``tolerant`` accepts what real producers send today (UUID document ids, SteeringType 0,
+    ``yyyy-MM-dd`` dates, status 14 for 15, the ``Business`` spelling) and reports those as warnings;
+    ``strict`` makes them errors. The axis accepts in tolerant mode and tells the sender what strict
+    mode would refuse.
+    """
+
+    STRICT = "strict"
+    TOLERANT = "tolerant"
+
+
 class Severity(StrEnum):
     """How much a problem matters: ``error`` refuses the package, ``warning`` only reports."""
 
@@ -39,11 +52,18 @@ class EdxmlError(ValueError):
     ``edxml.not_edxml`` ...); ``location`` says where (``line:12`` or an element path).
     """
 
-    def __init__(self, code: str, message: str, location: str = "/") -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        location: str = "/",
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
         super().__init__(f"{code} at {location}: {message}")
         self.code = code
         self.message = message
         self.location = location
+        self.problems = problems or (Problem(code, message, location),)
 
     def as_problem(self) -> Problem:
         """The same finding in the shape :func:`edxml.validate` returns."""
