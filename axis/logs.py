@@ -4,8 +4,26 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the moment of writing.
+
+    Binding the stream object at configuration time breaks when something (a test runner, a
+    daemon) replaces ``sys.stderr`` later: log lines would go to a closed stream.
+    """
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_STDERR: TextIO = _CurrentStderr()  # type: ignore[assignment]
 
 
 def configure_logging(level: str = "warning") -> None:
@@ -20,6 +38,6 @@ def configure_logging(level: str = "warning") -> None:
             ),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_STDERR),
         cache_logger_on_first_use=False,
     )

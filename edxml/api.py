@@ -14,9 +14,11 @@ from lxml import etree
 
 from edxml.errors import EdxmlError, Mode, Problem, Severity
 from edxml.model import Package
+from edxml.payload import Payload
 from edxml.reader import read_tree
 from edxml.rules import check_rules
 from edxml.schema import schema_problems
+from edxml.spool import SPOOL_THRESHOLD, SpoolingTreeBuilder
 from edxml.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
 
 Source = bytes | bytearray | memoryview | etree._ElementTree
@@ -38,10 +40,19 @@ class CheckResult:
         return self.package is not None and not self.errors
 
 
-def _tree(source: Source, limits: XmlLimits) -> etree._ElementTree:
+Spooled = dict[etree._Element, Payload]
+
+
+def _tree(source: Source, limits: XmlLimits) -> tuple[etree._ElementTree, Spooled]:
+    """The tree, and the attachments decoded on the way when the input is large."""
     if isinstance(source, etree._ElementTree):
-        return source
-    return parse_xml(bytes(source), limits)
+        return source, {}
+    data = bytes(source)
+    if len(data) <= SPOOL_THRESHOLD:
+        return parse_xml(data, limits), {}
+    builder = SpoolingTreeBuilder()
+    tree = parse_xml(data, limits, target=builder)
+    return tree, builder.payloads()
 
 
 def _merge(schema: list[Problem], read: list[Problem], rules: list[Problem]) -> list[Problem]:
@@ -63,11 +74,11 @@ def check(
 ) -> CheckResult:
     """Parse, schema-validate, read and apply the rules; never raises for bad input."""
     try:
-        tree = _tree(source, limits)
+        tree, spooled = _tree(source, limits)
     except EdxmlError as exc:
         return CheckResult(None, exc.problems)
     found_schema = schema_problems(tree) if schema else []
-    result = read_tree(tree, mode)
+    result = read_tree(tree, mode, spooled)
     found_rules: list[Problem] = []
     if result.package is not None:
         found_rules = check_rules(
@@ -84,8 +95,8 @@ def parse(
     Only what stops reading is fatal here (hostile or malformed XML, the wrong shape, values that
     cannot be typed); rules such as manifest agreement are :func:`validate`'s business.
     """
-    tree = _tree(source, limits)
-    result = read_tree(tree, mode)
+    tree, spooled = _tree(source, limits)
+    result = read_tree(tree, mode, spooled)
     errors = tuple(p for p in result.problems if p.severity is Severity.ERROR)
     if result.package is None or errors:
         first = errors[0] if errors else Problem("edxml.unreadable", "no package", "/")

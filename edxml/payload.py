@@ -1,9 +1,12 @@
 """Attachment content, decoded from base64 lazily and in chunks.
 
 Why not decode at parse time: a 20 MB attachment would then exist three times at once (input bytes,
-the parsed text, the decoded bytes). A :class:`Payload` keeps the base64 text the parser already
-holds and decodes it chunk by chunk into a sink (a file, a hash) only when someone asks, so no more
-than one full copy of a large file is ever in memory.
+the parsed text, the decoded bytes). A :class:`Payload` holds one of three things and never more:
+
+* raw bytes a sender attached (``from_bytes``), or decoded blocks spooled out of a large package
+  by the parser (``from_chunks``, see :mod:`edxml.spool`);
+* the base64 text of a parsed package, read from the tree only when someone asks
+  (``from_element_text``) and decoded chunk by chunk into a sink (a file, a hash).
 """
 
 from __future__ import annotations
@@ -44,25 +47,46 @@ class _HashSink:
         return len(data)
 
 
-class Payload:
-    """The bytes of one attachment, held either raw or as the base64 text of the package."""
+class _Collect:
+    __slots__ = ("chunks",)
 
-    __slots__ = ("_digest", "_raw", "_size", "_text_source")
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.chunks.append(data)
+        return len(data)
+
+
+class Payload:
+    """The bytes of one attachment: decoded blocks, or base64 text still in the parsed tree."""
+
+    __slots__ = ("_chunks", "_digest", "_error", "_size", "_text_source")
 
     def __init__(
-        self, *, raw: bytes | None = None, text_source: Callable[[], str] | None = None
+        self,
+        *,
+        chunks: tuple[bytes, ...] | None = None,
+        text_source: Callable[[], str] | None = None,
+        error: str | None = None,
     ) -> None:
-        if (raw is None) == (text_source is None):
-            raise ValueError("a Payload holds exactly one of raw bytes or base64 text")
-        self._raw = raw
+        if (chunks is None) == (text_source is None):
+            raise ValueError("a Payload holds exactly one of decoded bytes or base64 text")
+        self._chunks = chunks
         self._text_source = text_source
+        self._error = error
         self._digest: str | None = None
         self._size: int | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Payload:
         """A payload of raw bytes (what a sender attaches)."""
-        return cls(raw=bytes(data))
+        return cls(chunks=(bytes(data),))
+
+    @classmethod
+    def from_chunks(cls, chunks: tuple[bytes, ...], *, error: str | None = None) -> Payload:
+        """Decoded blocks (each a multiple of 3 bytes but the last); ``error`` if decoding failed."""
+        return cls(chunks=chunks, error=error)
 
     @classmethod
     def from_base64(cls, text: str) -> Payload:
@@ -78,41 +102,46 @@ class Payload:
         """
         return cls(text_source=lambda: element.text or "")
 
-    @property
-    def _encoded(self) -> str | None:
+    def _text(self) -> str | None:
         return None if self._text_source is None else self._text_source()
 
     @property
     def encoded_length(self) -> int:
-        """Length of the base64 text (or what it will be), without decoding anything."""
-        encoded = self._encoded
-        if encoded is not None:
-            return len(encoded)
-        assert self._raw is not None
-        return 4 * ((len(self._raw) + 2) // 3)
+        """Length of the base64 text (or what it will be)."""
+        text = self._text()
+        if text is not None:
+            return len(text)
+        assert self._chunks is not None
+        return 4 * ((sum(map(len, self._chunks)) + 2) // 3)
 
     def encoded_chunks(self) -> Iterator[str]:
         """The base64 text in pieces that concatenate to one valid encoding."""
-        encoded = self._encoded
-        if encoded is not None:
-            for start in range(0, len(encoded), _DECODE_CHARS):
-                yield encoded[start : start + _DECODE_CHARS].translate(_WHITESPACE)
+        text = self._text()
+        if text is not None:
+            for start in range(0, len(text), _DECODE_CHARS):
+                yield text[start : start + _DECODE_CHARS].translate(_WHITESPACE)
             return
-        assert self._raw is not None
-        view = memoryview(self._raw)
-        for start in range(0, len(view), _ENCODE_BYTES):
-            yield base64.b64encode(view[start : start + _ENCODE_BYTES]).decode("ascii")
+        if self._error is not None:
+            raise ValueError(
+                f"cannot re-encode an attachment whose base64 was invalid: {self._error}"
+            )
+        assert self._chunks is not None
+        for chunk in self._chunks:
+            view = memoryview(chunk)
+            for start in range(0, len(view), _ENCODE_BYTES):
+                yield base64.b64encode(view[start : start + _ENCODE_BYTES]).decode("ascii")
 
     def decode_to(self, sink: ByteSink, *, location: str = "/") -> int:
         """Write the decoded bytes to ``sink``; return how many. Raises ``attachment.bad_base64``."""
-        if self._raw is not None:
-            sink.write(self._raw)
-            return len(self._raw)
-        assert self._encoded is not None
-        written = 0
-        carry = ""
-        text = self._encoded
-        if len(text) <= _DECODE_CHARS and not carry:
+        if self._chunks is not None:
+            if self._error is not None:
+                raise EdxmlError("attachment.bad_base64", self._error, location)
+            for chunk in self._chunks:
+                sink.write(chunk)
+            return sum(map(len, self._chunks))
+        text = self._text()
+        assert text is not None
+        if len(text) <= _DECODE_CHARS:
             # Fast path: most producers write one line with no whitespace; strict decoding of the
             # text as it is avoids a copy. Anything else takes the general path below.
             try:
@@ -122,6 +151,8 @@ class Payload:
             else:
                 sink.write(data)
                 return len(data)
+        written = 0
+        carry = ""
         for start in range(0, len(text), _DECODE_CHARS):
             piece = carry + text[start : start + _DECODE_CHARS].translate(_WHITESPACE)
             usable = len(piece) - len(piece) % 4
@@ -146,7 +177,7 @@ class Payload:
                 location,
             )
         try:
-            data = binascii.a2b_base64(piece.encode("ascii"), strict_mode=True)
+            data = binascii.a2b_base64(piece, strict_mode=True)
         except binascii.Error as exc:
             raise EdxmlError(
                 "attachment.bad_base64",
@@ -158,29 +189,23 @@ class Payload:
 
     def read(self) -> bytes:
         """All decoded bytes at once: for small files and tests; large ones use ``decode_to``."""
-        if self._raw is not None:
-            return self._raw
-        chunks: list[bytes] = []
-
-        class _Collect:
-            def write(self, data: bytes) -> int:
-                chunks.append(data)
-                return len(data)
-
-        self.decode_to(_Collect())
-        return b"".join(chunks)
+        if self._chunks is not None and self._error is None and len(self._chunks) == 1:
+            return self._chunks[0]
+        sink = _Collect()
+        self.decode_to(sink)
+        return b"".join(sink.chunks)
 
     def head(self, size: int = 64) -> bytes:
         """The first ``size`` decoded bytes (for sniffing the file type) without decoding all."""
-        if self._raw is not None:
-            return self._raw[:size]
-        encoded = self._encoded
-        assert encoded is not None
-        chars = 4 * ((size + 2) // 3) + 64
-        piece = encoded[: chars * 2].translate(_WHITESPACE)[: 4 * ((size + 2) // 3)]
+        if self._chunks is not None:
+            return b"".join(self._chunks[:2])[:size] if self._chunks else b""
+        text = self._text()
+        assert text is not None
+        want = 4 * ((size + 2) // 3)
+        piece = text[: want * 2 + 64].translate(_WHITESPACE)[:want]
         try:
-            return binascii.a2b_base64(piece.encode("ascii"))[:size]
-        except (binascii.Error, UnicodeEncodeError):
+            return binascii.a2b_base64(piece)[:size]
+        except (binascii.Error, ValueError):
             return b""
 
     def _measure(self) -> None:
@@ -188,11 +213,10 @@ class Payload:
         try:
             self.decode_to(sink)
         except EdxmlError:
-            # Undecodable text: identify it by the text itself so equality still works.
-            encoded = self._encoded
-            assert encoded is not None
-            stripped = encoded.translate(_WHITESPACE).encode("utf-8")
-            self._digest = "text:" + hashlib.sha256(stripped).hexdigest()
+            # Undecodable: identify it by its text (or its error) so equality still works.
+            text = self._text()
+            basis = text.translate(_WHITESPACE) if text is not None else str(self._error)
+            self._digest = "text:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()
             self._size = -1
             return
         self._digest = sink.hasher.hexdigest()
@@ -219,13 +243,11 @@ class Payload:
             return NotImplemented
         if self is other:
             return True
-        if self._raw is not None and other._raw is not None:
-            return self._raw == other._raw
         return self.sha256 == other.sha256
 
     def __hash__(self) -> int:
         return hash(self.sha256)
 
     def __repr__(self) -> str:
-        held = "raw" if self._raw is not None else "base64"
-        return f"Payload({held}, {self.encoded_length} base64 chars)"
+        held = "decoded" if self._chunks is not None else "base64"
+        return f"Payload({held})"

@@ -9,7 +9,7 @@ an exception, so one pass over a broken package reports everything wrong with it
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -103,8 +103,9 @@ class ReadResult:
 class _Reader:
     """One read of one tree; collects problems as it goes."""
 
-    def __init__(self, mode: Mode) -> None:
+    def __init__(self, mode: Mode, spooled: Mapping[Element, Payload]) -> None:
         self.mode = mode
+        self.spooled = spooled
         self.problems: list[Problem] = []
 
     # -- findings ---------------------------------------------------------------------------
@@ -407,7 +408,9 @@ class _Reader:
                 )
             encoded = index.get("ContentTransferEncoded")
             # An empty ContentTransferEncoded is an empty file; a missing one is no content.
-            payload = Payload.from_element_text(encoded[0]) if encoded else None
+            payload = None
+            if encoded:
+                payload = self.spooled.get(encoded[0]) or Payload.from_element_text(encoded[0])
             result.append(
                 Attachment(
                     content_id=strip_cid(content_id or ""),
@@ -488,9 +491,16 @@ def _signature(header: Children) -> tuple[SignaturePresence, bytes | None]:
     return SignaturePresence.ABSENT, None
 
 
-def read_tree(tree: etree._ElementTree, mode: Mode = Mode.TOLERANT) -> ReadResult:
-    """Read a parsed edXML tree into the model, collecting every problem on the way."""
-    reader = _Reader(mode)
+def read_tree(
+    tree: etree._ElementTree,
+    mode: Mode = Mode.TOLERANT,
+    spooled: Mapping[Element, Payload] | None = None,
+) -> ReadResult:
+    """Read a parsed edXML tree into the model, collecting every problem on the way.
+
+    ``spooled`` holds the attachment contents that :mod:`edxml.spool` decoded during parsing.
+    """
+    reader = _Reader(mode, spooled or {})
     root = tree.getroot()
     if local_name(root.tag) != "edXML":
         reader.error(

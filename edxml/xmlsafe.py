@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from lxml import etree
 
@@ -37,8 +38,9 @@ class XmlLimits:
 DEFAULT_LIMITS = XmlLimits()
 
 
-def _new_parser() -> etree.XMLParser:
+def _new_parser(target: Any = None) -> etree.XMLParser:
     return etree.XMLParser(
+        target=target,
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -77,11 +79,16 @@ def _check_depth(tree: etree._ElementTree, max_depth: int) -> None:
         raise EdxmlError("xml.too_deep", f"element nesting exceeds {max_depth} levels", "line:1")
 
 
-def parse_xml(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._ElementTree:
+def parse_xml(
+    data: bytes, limits: XmlLimits = DEFAULT_LIMITS, *, target: Any = None
+) -> etree._ElementTree:
     """Parse untrusted bytes into an lxml tree, or raise :class:`EdxmlError` with a stable code.
 
     Codes: ``xml.too_large``, ``xml.empty``, ``xml.encoding``, ``xml.dtd_forbidden``,
     ``xml.entity_forbidden``, ``xml.too_deep``, ``xml.malformed``.
+
+    ``target`` is an lxml parser target that builds the tree itself (it must return the root
+    element from ``close()`` and refuse ``doctype()``); the same hardened options apply to it.
     """
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("parse_xml takes bytes; decode nothing before the parser does")
@@ -95,7 +102,8 @@ def parse_xml(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     if not raw.strip():
         raise EdxmlError("xml.empty", "the input holds no XML")
     try:
-        tree: etree._ElementTree = etree.ElementTree(etree.fromstring(raw, _parser()))
+        parser = _parser() if target is None else _new_parser(target)
+        tree: etree._ElementTree = etree.ElementTree(etree.fromstring(raw, parser))
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg or exc)
         line = exc.lineno or 0

@@ -107,3 +107,51 @@ def test_build_streams_large_attachments(tmp_path: Path) -> None:
         written = edxml.build_to(bigger, stream)
     assert written == target.stat().st_size
     assert edxml.parse(target.read_bytes()) == bigger
+
+
+def _large_document(extra: bytes = b"") -> tuple[edxml.Document, bytes]:
+    package = edxml.parse(example(NEW_DOCUMENT))
+    assert isinstance(package, Document)
+    pdf = edxml.attachment_from_file(
+        "lon.pdf", b"%PDF-1.4\n" + hashlib.sha512(extra).digest() * 25_000
+    )
+    import dataclasses
+
+    bigger = dataclasses.replace(
+        package,
+        attachments=(*package.attachments, pdf),
+        manifest=(
+            *package.manifest,
+            edxml.ManifestReference(pdf.content_id, pdf.content_type, None, pdf.name),
+        ),
+    )
+    return bigger, edxml.build(bigger)
+
+
+def test_large_package_is_spooled_and_reads_the_same() -> None:
+    from edxml.spool import SPOOL_THRESHOLD
+
+    document, data = _large_document()
+    assert len(data) > SPOOL_THRESHOLD
+    result = edxml.check(data)
+    assert result.ok, result.problems
+    assert result.package == document
+    assert edxml.parse(edxml.build(result.package)) == document
+
+
+def test_large_package_with_bad_base64_is_located() -> None:
+    _, data = _large_document()
+    marker = data.rindex(b"</edXML:ContentTransferEncoded>")
+    broken = data[: marker - 100] + b"!!!!" + data[marker - 96 :]
+    problems = edxml.validate(broken)
+    assert [(p.code, p.location) for p in problems if p.severity is edxml.Severity.ERROR] == [
+        ("attachment.bad_base64", "/edXML/AttachmentEncoded/Attachment[3]/ContentTransferEncoded")
+    ]
+
+
+def test_large_package_with_doctype_is_refused() -> None:
+    _, data = _large_document()
+    hostile = data.replace(b"?>\n", b'?>\n<!DOCTYPE edXML [<!ENTITY x "y">]>\n', 1)
+    with pytest.raises(EdxmlError) as caught:
+        edxml.parse(hostile)
+    assert caught.value.code == "xml.dtd_forbidden"

@@ -1,0 +1,122 @@
+"""Large packages: stream attachment text out of the parser instead of into the tree.
+
+A 20 MB package is almost all base64. Parsed the ordinary way, libxml2 keeps that text in the tree
+and every decode makes another full Python string of it, so peak memory reaches three times the
+document. Above :data:`SPOOL_THRESHOLD` the parser is given :class:`SpoolingTreeBuilder` as its
+target: it builds the same tree for every other element, but decodes the text of each
+``ContentTransferEncoded`` element block by block as libxml2 delivers it (about 4 KB at a time), so
+only the decoded bytes are kept (three quarters of the text's size) and the tree holds an empty
+element. Same parser, same options (edxml.xmlsafe), so there is no parser differential; a caller
+that needs the attachment text in the tree itself (an XML signature over the whole document) parses
+with :func:`edxml.xmlsafe.parse_xml`.
+"""
+
+from __future__ import annotations
+
+import binascii
+from typing import Any, cast
+
+from lxml import etree
+
+from edxml.errors import EdxmlError
+from edxml.names import local_name
+from edxml.payload import Payload
+
+SPOOL_THRESHOLD = 1024 * 1024
+_BLOCK_CHARS = 64 * 1024  # a multiple of 4: each block decodes on its own
+_WHITESPACE = str.maketrans("", "", " \t\r\n")
+_SPOOLED = "ContentTransferEncoded"
+
+
+class Base64Spool:
+    """Decodes base64 text fed in arbitrary pieces; keeps decoded blocks and the first error."""
+
+    __slots__ = ("_pending", "_seen", "chunks", "error")
+
+    def __init__(self) -> None:
+        self._pending = ""
+        self._seen = 0
+        self.chunks: list[bytes] = []
+        self.error: str | None = None
+
+    def feed(self, text: str) -> None:
+        if self.error is not None:
+            return
+        self._pending += text.translate(_WHITESPACE)
+        if len(self._pending) >= _BLOCK_CHARS:
+            usable = len(self._pending) - len(self._pending) % 4
+            self._decode(self._pending[:usable])
+            self._pending = self._pending[usable:]
+
+    def _decode(self, block: str) -> None:
+        if not block or self.error is not None:
+            return
+        if not block.isascii():
+            self.error = f"non-ASCII characters in base64 text near character {self._seen}"
+            return
+        try:
+            self.chunks.append(binascii.a2b_base64(block, strict_mode=True))
+        except binascii.Error as exc:
+            self.error = f"invalid base64 near character {self._seen}: {exc}"
+        self._seen += len(block)
+
+    def finish(self) -> None:
+        if self._pending and len(self._pending) % 4 and self.error is None:
+            self.error = (
+                f"base64 text ends with {len(self._pending) % 4} stray characters "
+                "(length not a multiple of 4)"
+            )
+            return
+        self._decode(self._pending)
+        self._pending = ""
+
+    def payload(self) -> Payload:
+        return Payload.from_chunks(tuple(self.chunks), error=self.error)
+
+
+class SpoolingTreeBuilder:
+    """An lxml parser target: the default tree, minus attachment text, which is spooled."""
+
+    def __init__(self) -> None:
+        self._builder = etree.TreeBuilder()
+        self._spool: Base64Spool | None = None
+        self.spools: dict[etree._Element, Base64Spool] = {}
+
+    def start(self, tag: str, attrib: Any, nsmap: dict[str, str] | None = None) -> etree._Element:
+        namespaces = {prefix or None: uri for prefix, uri in (nsmap or {}).items()}
+        # lxml returns the new element; its stubs say None.
+        element = cast(etree._Element, self._builder.start(tag, attrib, namespaces))  # type: ignore[call-arg]
+        if self._spool is not None:
+            self._spool.error = "ContentTransferEncoded holds elements, not base64 text"
+        if local_name(tag) == _SPOOLED:
+            self._spool = self.spools[element] = Base64Spool()
+        return element
+
+    def end(self, tag: str) -> etree._Element:
+        element = cast(etree._Element, self._builder.end(tag))
+        if self._spool is not None and local_name(tag) == _SPOOLED:
+            self._spool.finish()
+            self._spool = None
+        return element
+
+    def data(self, text: str) -> None:
+        if self._spool is not None:
+            self._spool.feed(text)
+        else:
+            self._builder.data(text)
+
+    def comment(self, text: str) -> None:
+        self._builder.comment(text)
+
+    def pi(self, target: str, data: str | None = None) -> None:
+        self._builder.pi(target, data)
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise EdxmlError("xml.dtd_forbidden", "a DOCTYPE is not allowed in edXML", "line:1")
+
+    def close(self) -> etree._Element:
+        return self._builder.close()
+
+    def payloads(self) -> dict[etree._Element, Payload]:
+        """Each spooled element's decoded content."""
+        return {element: spool.payload() for element, spool in self.spools.items()}
