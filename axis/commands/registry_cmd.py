@@ -1,14 +1,502 @@
-"""CLI group `registry`: filled in by its issue."""
+"""CLI group ``registry``: resolve, show, search, diff, export and import the agency registry.
+
+Every command reads the registry stored under ``$AXIS_HOME`` (``--home`` overrides it; the store
+is created with the seed on first use). Output is for a person by default (instants in Vietnam
+time, where legal dates live) and JSON with ``--json``. Exit codes: 0 success, 1 the question has
+no single answer (a code that does not resolve, an unknown code, import errors), 2 bad usage.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from axis.commands import CommandGroup
+from axis.paths import axis_home
+from registry.model import (
+    VN_TZ,
+    Agency,
+    Succession,
+    agency_to_dict,
+    change_to_dict,
+    succession_to_dict,
+    version_info_to_dict,
+)
+from registry.registry import RegistryError, Resolution
+from registry.store import FileRegistryStore
+from registry.versions import VersionError, diff, registry_at_version
+
+PROGRESS_AFTER_SECONDS = 1.0
+"""An import shows a progress bar (on stderr) only once it has run this long."""
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def parse_when(text: str) -> datetime:
+    """``2025-07-02`` -> 00:00 that day in Vietnam; an ISO datetime without offset is read as
+    Vietnam time (the time of Vietnamese legal acts); with an offset it is taken as written."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, tzinfo=VN_TZ)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (2025-07-02) or an ISO datetime (2025-07-01T00:00+07:00)"
+        ) from exc
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
+
+
+def show_time(moment: datetime | None, empty: str = "-") -> str:
+    """An instant as Vietnam wall time: ``2025-07-01 00:00 +07``."""
+    if moment is None:
+        return empty
+    return moment.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M +07")
+
+
+def _interval(agency: Agency) -> str:
+    """The validity of a record in words: ``(from 2025-07-01 00:00 +07)``."""
+    start, end = agency.valid_from, agency.valid_until
+    if start is None and end is None:
+        return "(no validity limits)"
+    if end is None:
+        return f"(from {show_time(start)})"
+    if start is None:
+        return f"(until {show_time(end)})"
+    return f"({show_time(start)} .. {show_time(end)})"
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _store(args: argparse.Namespace) -> FileRegistryStore:
+    home = Path(args.home) if args.home else axis_home()
+    return FileRegistryStore(home)
+
+
+def _resolution_dict(res: Resolution) -> dict[str, Any]:
+    return {
+        "requested": res.requested,
+        "at": res.at.isoformat(),
+        "status": res.status,
+        "ok": res.ok,
+        "agency": None if res.agency is None else agency_to_dict(res.agency),
+        "hops": [
+            {
+                "from": h.from_code,
+                "to": h.to_code,
+                "kind": h.kind.value,
+                "effective": h.effective.isoformat(),
+                "legal_basis": h.legal_basis,
+            }
+            for h in res.hops
+        ],
+        "candidates": list(res.candidates),
+        "last_known": None if res.last_known is None else agency_to_dict(res.last_known),
+    }
+
+
+_STATUS_TEXT = {
+    "active": "active (the code itself is in force)",
+    "redirected": "redirected to its successor",
+    "ambiguous": "AMBIGUOUS: split between several successors, none primary",
+    "unknown": "UNKNOWN code",
+    "closed_no_successor": "CLOSED with no successor",
+    "cycle": "CYCLE in the succession chain (data error)",
+    "not_yet_valid": "NOT YET VALID at that instant",
+}
+
+
+def _succession_line(succ: Succession) -> str:
+    targets = ", ".join(
+        f"{s.code} ({s.kind.value}{', primary' if s.primary else ''})" for s in succ.successors
+    )
+    basis = f"  [{succ.legal_basis}]" if succ.legal_basis else ""
+    return f"{succ.from_code} -> {targets}  from {show_time(succ.effective)}{basis}"
+
+
+# --- resolve / show / search ---------------------------------------------------------------------
+
+
+def _cmd_resolve(args: argparse.Namespace) -> int:
+    registry = _store(args).load_latest()
+    at: datetime = args.at or datetime.now(UTC)
+    res = registry.resolve(args.code, at)
+    if args.json:
+        _print_json({"version": registry.version, **_resolution_dict(res)})
+        return 0 if res.ok else 1
+    print(f"{res.requested} at {show_time(res.at)}: {_STATUS_TEXT[res.status]}")
+    if res.status == "redirected" and res.last_known is not None:
+        closed = res.last_known
+        print(f"  was {closed.code}  {closed.name}  {_interval(closed)}")
+    for hop in res.hops:
+        basis = f"  [{hop.legal_basis}]" if hop.legal_basis else ""
+        print(
+            f"  {hop.from_code} -> {hop.to_code}  {hop.kind.value},"
+            f" from {show_time(hop.effective)}{basis}"
+        )
+    if res.agency is not None:
+        print(f"  => {res.agency.code}  {res.agency.name}  {_interval(res.agency)}")
+    elif res.candidates:
+        print("  candidates (set a primary successor to route automatically):")
+        for code in res.candidates:
+            agency = registry.get(code, res.at)
+            print(f"    {code}  {agency.name if agency else '?'}")
+    elif res.last_known is not None:
+        print(
+            f"  last known: {res.last_known.code}  {res.last_known.name}"
+            f"  {_interval(res.last_known)}"
+        )
+    print(f"  (registry version {registry.version})")
+    return 0 if res.ok else 1
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    registry = _store(args).load_latest()
+    records = registry.records(args.code)
+    closes = registry.successions_of(args.code)
+    takes = registry.predecessors_of(args.code)
+    if args.json:
+        _print_json(
+            {
+                "version": registry.version,
+                "code": args.code,
+                "records": [agency_to_dict(a) for a in records],
+                "successions": [succession_to_dict(s) for s in closes],
+                "predecessors": [succession_to_dict(s) for s in takes],
+            }
+        )
+        return 0 if records or closes else 1
+    if not records and not closes:
+        print(f"{args.code}: not in the registry (version {registry.version})")
+        return 1
+    for agency in records:
+        print(f"{agency.code}  {agency.name}")
+        print(f"  valid       {_interval(agency)}")
+        for label, value in (
+            ("short name", agency.short_name),
+            ("kind", agency.kind),
+            ("parent", agency.parent),
+            ("admin unit", agency.admin_unit),
+        ):
+            if value:
+                print(f"  {label:<11} {value}")
+        for key, value in agency.contact.items():
+            print(f"  contact     {key}: {value}")
+        for key, value in agency.delivery.items():
+            print(f"  delivery    {key}: {value}")
+        if agency.inferred:
+            print("  inferred    yes (seed fact from a rule; an official import replaces it)")
+    for succ in closes:
+        print(f"  closed: {_succession_line(succ)}")
+    for succ in takes:
+        print(f"  successor of: {_succession_line(succ)}")
+    print(f"  (registry version {registry.version})")
+    return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    registry = _store(args).load_latest()
+    hits = registry.search(args.text, limit=args.limit, at=args.at)
+    if args.json:
+        _print_json(
+            {
+                "version": registry.version,
+                "query": args.text,
+                "results": [agency_to_dict(a) for a in hits],
+            }
+        )
+        return 0
+    if not hits:
+        print(f"no agency matches {args.text!r}")
+        return 0
+    width = max(len(a.code) for a in hits)
+    for agency in hits:
+        print(f"{agency.code:<{width}}  {agency.name}  {_interval(agency)}")
+    return 0
+
+
+# --- diff / export -------------------------------------------------------------------------------
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    latest = _store(args).load_latest()
+    try:
+        older = registry_at_version(latest, args.a)
+        newer = registry_at_version(latest, args.b)
+    except VersionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    result = diff(older, newer)
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
+    print(f"diff v{args.a} -> v{args.b}: {counts}")
+    for agency in result.added:
+        print(f"  + {agency.code}  {agency.name}  {_interval(agency)}")
+    for agency in result.removed:
+        print(f"  - {agency.code}  {agency.name}  {_interval(agency)}")
+    for before, after in result.changed:
+        fields = [
+            name
+            for name in (
+                "name",
+                "short_name",
+                "kind",
+                "parent",
+                "admin_unit",
+                "contact",
+                "delivery",
+                "valid_until",
+                "inferred",
+            )
+            if getattr(before, name) != getattr(after, name)
+        ]
+        print(f"  ~ {after.code}  {after.name}  changed: {', '.join(fields)}")
+    for succ in result.successions_added:
+        print(f"  + succession {_succession_line(succ)}")
+    for succ in result.successions_removed:
+        print(f"  - succession {_succession_line(succ)}")
+    for _, succ in result.successions_changed:
+        print(f"  ~ succession {_succession_line(succ)}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    registry = _store(args).load_latest()
+    if args.since is not None:
+        try:
+            versions = registry.log.since(args.since)
+        except VersionError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        if args.json:
+            _print_json(
+                {
+                    "since": args.since,
+                    "version": registry.version,
+                    "versions": [version_info_to_dict(v, with_changes=False) for v in versions],
+                    "changes": [change_to_dict(c) for v in versions for c in v.changes],
+                }
+            )
+            return 0
+        print(f"changes since v{args.since} (now v{registry.version}):")
+        for info in versions:
+            print(
+                f"v{info.number}  {show_time(info.created_at)}  {info.author}: {info.reason}"
+                f"  ({len(info.changes)} changes)"
+            )
+            for change in info.changes:
+                record = change.after or change.before
+                name = record.name if isinstance(record, Agency) else ""
+                print(f"    {change.op:<17} {change.code}  {name}")
+        return 0
+    if args.json:
+        _print_json(
+            {
+                "format": "axis-registry/1",
+                "version": registry.version,
+                "agencies": [agency_to_dict(a) for a in registry.agencies()],
+                "successions": [succession_to_dict(s) for s in registry.successions()],
+            }
+        )
+        return 0
+    print(f"registry version {registry.version}: {len(registry)} records")
+    for agency in registry.agencies():
+        print(f"{agency.code}\t{agency.name}\t{_interval(agency)}")
+    for succ in registry.successions():
+        print(f"succession\t{_succession_line(succ)}")
+    return 0
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+class _LazyProgress:
+    """A tqdm bar on stderr that appears only after :data:`PROGRESS_AFTER_SECONDS`, so quick
+    imports stay quiet and slow ones show they are alive."""
+
+    def __init__(self, desc: str) -> None:
+        self._start = time.monotonic()
+        self._desc = desc
+        self._bar: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if time.monotonic() - self._start < PROGRESS_AFTER_SECONDS:
+                return
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total or None, desc=self._desc, file=sys.stderr, unit="row")
+        if total and self._bar.total != total:
+            self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+@contextmanager
+def _progress(desc: str) -> Iterator[Callable[[int, int], None]]:
+    bar = _LazyProgress(desc)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from registry import sources, sync  # the readers and planner (their own modules)
+
+    store = _store(args)
+    registry = store.load_latest()
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"error: no file {path}", file=sys.stderr)
+        return 1
+    try:
+        with _progress(f"import {path.name}") as progress:
+            batch = sources.read(path, format=args.format, progress=progress)
+            plan = sync.plan(registry, batch, effective=args.effective)
+    except sources.SourceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    issues = batch.issues
+    if args.json:
+        report: dict[str, Any] = {
+            "file": str(path),
+            "format": batch.format,
+            "rows": batch.rows,
+            "version_before": registry.version,
+            "summary": plan.summary(),
+            "issues": [
+                {
+                    "code": i.code,
+                    "message": i.message,
+                    "line": i.line,
+                    "field": i.field,
+                    "severity": i.severity,
+                }
+                for i in issues
+            ],
+        }
+    else:
+        print(
+            f"{path.name}: {batch.rows} rows read as {batch.format},"
+            f" registry version {registry.version}"
+        )
+        print(plan.format())  # lists the reading issues too, grouped by code
+    if args.dry_run:
+        if args.json:
+            report["dry_run"] = True
+            report["version_after"] = registry.version
+            _print_json(report)
+        else:
+            print("dry run: nothing applied")
+        return 0
+    try:
+        updated = sync.apply(
+            registry,
+            plan,
+            author=args.author,
+            reason=args.reason or f"import {path.name} ({batch.format})",
+            effective=args.effective,
+        )
+    except (sync.SyncError, RegistryError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    written = store.save(updated) if updated.version != registry.version else 0
+    if args.json:
+        report["dry_run"] = False
+        report["version_after"] = updated.version
+        _print_json(report)
+    elif written:
+        print(f"applied: registry version {registry.version} -> {updated.version}")
+    else:
+        print(f"nothing to change: registry version stays {registry.version}")
+    return 1 if batch.errors and not args.json else 0
+
+
+# --- registration --------------------------------------------------------------------------------
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    parser.add_argument(
+        "--home", default=None, help="data directory (default: $AXIS_HOME or ~/.axis)"
+    )
+
+
+def _version_number(text: str) -> int:
+    try:
+        number = int(text.lstrip("v"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a version number") from exc
+    if number < 0:
+        raise argparse.ArgumentTypeError("version numbers start at 0")
+    return number
 
 
 def register(sub: Any) -> None:
-    """Adds nothing yet."""
+    """Adds ``axis registry {import,resolve,show,search,diff,export}``."""
+    parser = sub.add_parser("registry", help="the agency registry: codes, successors, sync")
+    cmds = parser.add_subparsers(dest="registry_command", required=True, metavar="SUBCOMMAND")
+
+    p = cmds.add_parser("resolve", help="the agency that does CODE's work at an instant")
+    p.add_argument("code")
+    p.add_argument(
+        "--at", type=parse_when, default=None, help="date or ISO datetime (default: now)"
+    )
+    _common(p)
+    p.set_defaults(handler=_cmd_resolve)
+
+    p = cmds.add_parser("show", help="every record of CODE, its successions and predecessors")
+    p.add_argument("code")
+    _common(p)
+    p.set_defaults(handler=_cmd_show)
+
+    p = cmds.add_parser("search", help="agencies by name (with or without diacritics)")
+    p.add_argument("text")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--at", type=parse_when, default=None, help="only records in force then")
+    _common(p)
+    p.set_defaults(handler=_cmd_search)
+
+    p = cmds.add_parser("diff", help="what changed between versions A and B")
+    p.add_argument("a", type=_version_number)
+    p.add_argument("b", type=_version_number)
+    _common(p)
+    p.set_defaults(handler=_cmd_diff)
+
+    p = cmds.add_parser("export", help="the whole registry, or the changes since a version")
+    p.add_argument("--since", type=_version_number, default=None)
+    _common(p)
+    p.set_defaults(handler=_cmd_export)
+
+    p = cmds.add_parser("import", help="import an official list: plan (dry run) or apply")
+    p.add_argument("file")
+    p.add_argument("--format", default=None, help="source format (default: detected)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    p.add_argument(
+        "--effective", type=parse_when, default=None, help="when the changes take effect"
+    )
+    p.add_argument("--author", default="cli", help="who makes this change (for the change log)")
+    p.add_argument("--reason", default="", help="why (for the change log)")
+    _common(p)
+    p.set_defaults(handler=_cmd_import)
 
 
 GROUP = CommandGroup(name="registry", register=register)

@@ -1,0 +1,67 @@
+"""What every reader returns: the records an official list states, and what was wrong with it.
+
+A reader never touches a registry; it only says what the file states. Comparing that with a
+registry is :mod:`registry.sync`'s job, so the same batch can be planned against any version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from registry.model import Agency, Succession
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportIssue:
+    """One problem in one row of a source file, precise enough to find and fix it.
+
+    ``code`` is stable and machine-readable (``row.bad_code``, ``row.missing_field``,
+    ``row.corrected``, ...); ``line`` is the 1-based physical line (CSV) or the 1-based item
+    index (JSON, with ``field`` naming the key). A ``warning`` row was still imported (perhaps
+    after a documented correction); an ``error`` row was skipped.
+    """
+
+    code: str
+    message: str
+    line: int | None = None
+    field: str | None = None
+    severity: Severity = "error"
+
+    def format(self) -> str:
+        """One human line: ``line 12 [row.bad_code] message``."""
+        where = f"line {self.line}" if self.line is not None else "file"
+        column = f" ({self.field})" if self.field else ""
+        return f"{where}{column}: {self.severity} [{self.code}] {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBatch:
+    """The records one source file states, in file order, with the issues found reading it.
+
+    ``closes`` are codes the source says are gone (a VDXP ``deleted`` row, a native ``close``
+    row), each with the instant of closing (None: the import's effective instant, or now). A
+    code absent from a source is never closed: lists are often partial (one province, one
+    ministry), and silence is not a legal act.
+    """
+
+    source: str
+    format: str
+    agencies: tuple[Agency, ...] = ()
+    successions: tuple[Succession, ...] = ()
+    closes: tuple[tuple[str, datetime | None], ...] = ()
+    issues: tuple[ImportIssue, ...] = ()
+    rows: int = 0
+
+    @property
+    def errors(self) -> tuple[ImportIssue, ...]:
+        """The rows that were skipped."""
+        return tuple(i for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[ImportIssue, ...]:
+        """The rows imported with a remark (a correction applied, a duplicate ignored ...)."""
+        return tuple(i for i in self.issues if i.severity == "warning")

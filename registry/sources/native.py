@@ -1,0 +1,283 @@
+"""Our own documented list format, in JSON and in CSV (spec: docs/registry-sync.md).
+
+JSON is the dict form of :mod:`registry.model` (the same shape as the packaged seed and as
+``axis registry export``), so an export of one registry imports into another unchanged::
+
+    {"format": "axis-registry/1",
+     "agencies":    [{"code": "000.00.00.H38", "name": "...", "valid_from": null, ...}],
+     "successions": [{"from_code": "000.00.00.H63", "successors": [{"code": "000.00.00.H38",
+                      "kind": "merged", "primary": false}], "effective": "...", "legal_basis": ""}],
+     "closes":      [{"code": "000.00.00.G24", "at": "2025-04-14"}]}
+
+CSV has one row per statement, ``op`` saying which (``agency`` when empty, ``close``,
+``succession``); see :data:`CSV_COLUMNS`. Successors are written ``CODE:kind[:primary]`` joined by
+``;``. Instants are ISO 8601 with an offset, or a date meaning 00:00 in Vietnam.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from registry.codes import AgencyCode, AgencyCodeError
+from registry.model import Agency, Succession, SuccessionKind, Successor
+from registry.sources.adminkeys import is_admin_key
+from registry.sources.batch import ImportBatch, ImportIssue
+from registry.sources.instants import InstantError, parse_instant
+from registry.sources.names import clean_name
+
+FORMAT: Final = "native"
+JSON_TAG: Final = "axis-registry/1"
+
+CSV_COLUMNS: Final = (
+    "op",
+    "code",
+    "name",
+    "short_name",
+    "kind",
+    "parent",
+    "admin_unit",
+    "valid_from",
+    "valid_until",
+    "successors",
+    "effective",
+    "legal_basis",
+    "email",
+    "phone",
+    "address",
+    "inferred",
+)
+"""The CSV header; only ``code`` is required, other columns may be absent or in any order."""
+
+Progress = Callable[[int, int], None]
+
+
+class _RowError(Exception):
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def check_code(text: str, field: str = "code") -> str:
+    """``text`` if it is an agency code (QĐ 20/2020 form) or an administrative-unit key."""
+    if is_admin_key(text):
+        prefix, _, digits = text.partition("-")
+        if prefix in ("TINH", "HUYEN", "XA") and digits.isdigit():
+            return text
+        raise _RowError("row.bad_code", f"{text!r} is not a TINH-/HUYEN-/XA- unit key", field)
+    try:
+        AgencyCode.parse(text)
+    except AgencyCodeError as exc:
+        raise _RowError("row.bad_code", f"{text!r}: {exc.code} {exc.message}", field) from None
+    return text
+
+
+def _instant(text: str | None, field: str) -> datetime | None:
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return parse_instant(str(text))
+    except InstantError as exc:
+        raise _RowError(exc.code, exc.message, field) from None
+
+
+def parse_successors(text: str, field: str = "successors") -> tuple[Successor, ...]:
+    """``"000.00.00.H38:merged;XA-00004:split:primary"`` -> successors."""
+    out: list[Successor] = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        bits = [b.strip() for b in part.split(":")]
+        if len(bits) < 2 or len(bits) > 3 or (len(bits) == 3 and bits[2] != "primary"):
+            raise _RowError("row.bad_successor", f"{part!r} is not CODE:kind[:primary]", field)
+        try:
+            kind = SuccessionKind(bits[1])
+        except ValueError:
+            kinds = ", ".join(k.value for k in SuccessionKind)
+            raise _RowError(
+                "row.bad_successor", f"kind {bits[1]!r} not one of {kinds}", field
+            ) from None
+        out.append(Successor(check_code(bits[0], field), kind, len(bits) == 3))
+    if not out:
+        raise _RowError("row.missing_field", "a succession needs at least one successor", field)
+    return tuple(out)
+
+
+def _agency(row: Mapping[str, Any]) -> Agency:
+    code = check_code(str(row.get("code") or "").strip())
+    name = clean_name(str(row.get("name") or ""))
+    if not name:
+        raise _RowError("row.missing_field", "an agency needs a name", "name")
+    contact = row.get("contact")
+    if not isinstance(contact, Mapping):
+        contact = {
+            k: str(row[k]).strip()
+            for k in ("email", "phone", "address")
+            if row.get(k) and str(row[k]).strip()
+        }
+    delivery = row.get("delivery")
+    parent = str(row.get("parent") or "").strip() or None
+    inferred = row.get("inferred")
+    try:
+        return Agency(
+            code=code,
+            name=name,
+            short_name=clean_name(str(row.get("short_name") or "")),
+            kind=str(row.get("kind") or "").strip(),
+            parent=check_code(parent, "parent") if parent else None,
+            admin_unit=str(row.get("admin_unit") or "").strip() or None,
+            contact={str(k): str(v) for k, v in contact.items()},
+            delivery={str(k): str(v) for k, v in delivery.items()}
+            if isinstance(delivery, Mapping)
+            else {},
+            valid_from=_instant(row.get("valid_from"), "valid_from"),
+            valid_until=_instant(row.get("valid_until"), "valid_until"),
+            inferred=inferred is True or str(inferred).strip().lower() in ("true", "1", "yes"),
+        )
+    except ValueError as exc:
+        raise _RowError("row.bad_interval", str(exc), "valid_until") from None
+
+
+def _succession(row: Mapping[str, Any]) -> Succession:
+    from_code = check_code(str(row.get("from_code") or row.get("code") or "").strip())
+    raw = row.get("successors")
+    if isinstance(raw, list):
+        successors: list[Successor] = []
+        for item in raw:
+            try:
+                successors.append(
+                    Successor(
+                        check_code(str(item["code"]), "successors"),
+                        SuccessionKind(item["kind"]),
+                        bool(item.get("primary", False)),
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise _RowError("row.bad_successor", f"{item!r}: {exc}", "successors") from None
+        succ = tuple(successors)
+    else:
+        succ = parse_successors(str(raw or ""))
+    effective = _instant(row.get("effective"), "effective")
+    if effective is None:
+        raise _RowError("row.missing_field", "a succession needs an effective instant", "effective")
+    try:
+        return Succession(from_code, succ, effective, str(row.get("legal_basis") or "").strip())
+    except ValueError as exc:
+        raise _RowError("row.bad_successor", str(exc), "successors") from None
+
+
+def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
+    """The batch of a native JSON document (already decoded)."""
+    issues: list[ImportIssue] = []
+    agencies: list[Agency] = []
+    successions: list[Succession] = []
+    closes: list[tuple[str, datetime | None]] = []
+    count = 0
+    for section, handler in (("agencies", _agency), ("successions", _succession), ("closes", None)):
+        items = data.get(section) or []
+        if not isinstance(items, list):
+            issues.append(
+                ImportIssue("file.bad_section", f"{section} must be a list", None, section)
+            )
+            continue
+        for index, item in enumerate(items, start=1):
+            count += 1
+            try:
+                if not isinstance(item, Mapping):
+                    raise _RowError("row.not_object", "each item must be an object")
+                if handler is _agency:
+                    agencies.append(_agency(item))
+                elif handler is _succession:
+                    successions.append(_succession(item))
+                else:
+                    closes.append(
+                        (check_code(str(item.get("code") or "")), _instant(item.get("at"), "at"))
+                    )
+            except _RowError as exc:
+                issues.append(
+                    ImportIssue(exc.code, f"{section}[{index}]: {exc.message}", index, exc.field)
+                )
+    return ImportBatch(
+        source, FORMAT, tuple(agencies), tuple(successions), tuple(closes), tuple(issues), count
+    )
+
+
+def read_csv(text: str, source: str, progress: Progress | None = None) -> ImportBatch:
+    """The batch of a native CSV file (header line first, UTF-8)."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in reader.fieldnames or ()]
+    issues: list[ImportIssue] = []
+    if "code" not in header:
+        return ImportBatch(
+            source,
+            FORMAT,
+            issues=(ImportIssue("file.bad_header", "the header has no 'code' column", 1),),
+        )
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        issues.append(
+            ImportIssue(
+                "file.unknown_columns", f"ignored: {', '.join(unknown)}", 1, None, "warning"
+            )
+        )
+    agencies: list[Agency] = []
+    successions: list[Succession] = []
+    closes: list[tuple[str, datetime | None]] = []
+    count = 0
+    for raw in reader:
+        count += 1
+        line = reader.line_num
+        if progress is not None and count % 2000 == 0:
+            progress(count, count)
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        if not any(row.values()):
+            continue
+        op = row.get("op") or "agency"
+        try:
+            if op == "agency":
+                agencies.append(_agency(row))
+            elif op == "succession":
+                successions.append(_succession(row))
+            elif op == "close":
+                closes.append(
+                    (
+                        check_code(row.get("code", "")),
+                        _instant(row.get("valid_until") or row.get("effective"), "valid_until"),
+                    )
+                )
+            else:
+                raise _RowError("row.bad_op", f"op {op!r} is not agency, close or succession", "op")
+        except _RowError as exc:
+            issues.append(ImportIssue(exc.code, exc.message, line, exc.field))
+    return ImportBatch(
+        source, FORMAT, tuple(agencies), tuple(successions), tuple(closes), tuple(issues), count
+    )
+
+
+def looks_native_json(data: object) -> bool:
+    """Whether a decoded JSON document is in our own format."""
+    return isinstance(data, Mapping) and (
+        data.get("format") == JSON_TAG or "agencies" in data or "successions" in data
+    )
+
+
+def dumps(agencies: list[Agency], successions: list[Succession]) -> str:
+    """Our JSON form of records (deterministic: the order given, sorted keys)."""
+    from registry.model import agency_to_dict, succession_to_dict
+
+    return json.dumps(
+        {
+            "format": JSON_TAG,
+            "agencies": [agency_to_dict(a) for a in agencies],
+            "successions": [succession_to_dict(s) for s in successions],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        indent=1,
+    )
