@@ -50,7 +50,7 @@ def _tree(source: Source, limits: XmlLimits) -> tuple[etree._ElementTree, Spoole
     data = bytes(source)
     if len(data) <= SPOOL_THRESHOLD:
         return parse_xml(data, limits), {}
-    builder = SpoolingTreeBuilder()
+    builder = SpoolingTreeBuilder(limits.max_depth)
     tree = parse_xml(data, limits, target=builder)
     return tree, builder.payloads()
 

@@ -115,12 +115,13 @@ def check_content(attachment: Attachment, location: str) -> list[Problem]:
                 Severity.WARNING,
             )
         ]
+    sink = _HeadSink(1024)
     try:
-        size = payload.decode_to(_Discard(), location=location)
+        size = payload.decode_to(sink, location=location)
     except EdxmlError as exc:
         return [exc.as_problem()]
     problems: list[Problem] = []
-    head = payload.head(1024)
+    head = sink.head
     kind = _sniff(head)
     label = (attachment.content_type or "").lower()
     if (
@@ -162,6 +163,16 @@ def check_content(attachment: Attachment, location: str) -> list[Problem]:
     return problems
 
 
-class _Discard:
+class _HeadSink:
+    """Keeps the first ``limit`` bytes written (for sniffing) and discards the rest."""
+
+    __slots__ = ("head", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.head = b""
+
     def write(self, data: bytes) -> int:
+        if len(self.head) < self.limit:
+            self.head += data[: self.limit - len(self.head)]
         return len(data)

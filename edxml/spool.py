@@ -22,7 +22,7 @@ from edxml.errors import EdxmlError
 from edxml.names import local_name
 from edxml.payload import Payload
 
-SPOOL_THRESHOLD = 1024 * 1024
+SPOOL_THRESHOLD = 256 * 1024
 _BLOCK_CHARS = 64 * 1024  # a multiple of 4: each block decodes on its own
 _WHITESPACE = str.maketrans("", "", " \t\r\n")
 _SPOOLED = "ContentTransferEncoded"
@@ -77,12 +77,24 @@ class Base64Spool:
 class SpoolingTreeBuilder:
     """An lxml parser target: the default tree, minus attachment text, which is spooled."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_depth: int) -> None:
         self._builder = etree.TreeBuilder()
+        self._max_depth = max_depth
+        self._depth = 0
         self._spool: Base64Spool | None = None
+        # lxml may report a later "missing end tags" instead of an exception raised in a
+        # callback; the parser asks for this first refusal (edxml.xmlsafe.parse_xml).
+        self.failure: EdxmlError | None = None
         self.spools: dict[etree._Element, Base64Spool] = {}
 
     def start(self, tag: str, attrib: Any, nsmap: dict[str, str] | None = None) -> etree._Element:
+        self._depth += 1
+        if self._depth > self._max_depth:
+            # Refused while parsing: a deep bomb never becomes a tree.
+            self.failure = EdxmlError(
+                "xml.too_deep", f"element nesting exceeds {self._max_depth} levels", "line:1"
+            )
+            raise self.failure
         namespaces = {prefix or None: uri for prefix, uri in (nsmap or {}).items()}
         # lxml returns the new element; its stubs say None.
         element = cast(etree._Element, self._builder.start(tag, attrib, namespaces))  # type: ignore[call-arg]
@@ -93,6 +105,7 @@ class SpoolingTreeBuilder:
         return element
 
     def end(self, tag: str) -> etree._Element:
+        self._depth -= 1
         element = cast(etree._Element, self._builder.end(tag))
         if self._spool is not None and local_name(tag) == _SPOOLED:
             self._spool.finish()
@@ -112,7 +125,10 @@ class SpoolingTreeBuilder:
         self._builder.pi(target, data)
 
     def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
-        raise EdxmlError("xml.dtd_forbidden", "a DOCTYPE is not allowed in edXML", "line:1")
+        self.failure = EdxmlError(
+            "xml.dtd_forbidden", "a DOCTYPE is not allowed in edXML", "line:1"
+        )
+        raise self.failure
 
     def close(self) -> etree._Element:
         return self._builder.close()

@@ -105,6 +105,9 @@ def parse_xml(
         parser = _parser() if target is None else _new_parser(target)
         tree: etree._ElementTree = etree.ElementTree(etree.fromstring(raw, parser))
     except etree.XMLSyntaxError as exc:
+        failure = getattr(target, "failure", None)
+        if isinstance(failure, EdxmlError):
+            raise failure from None
         message = str(exc.msg or exc)
         line = exc.lineno or 0
         lowered = message.lower()

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from axis.paths import PROJECT_ROOT, shared_data_dir
+from tests.signing_fixtures import revocation_server, test_pki  # noqa: F401
 
 SHARED = shared_data_dir()
 

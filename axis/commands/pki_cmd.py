@@ -1,14 +1,177 @@
-"""CLI group `pki`: filled in by its issue."""
+"""CLI group ``pki``: build a test PKI, serve its CRL/OCSP, check a certificate path.
+
+* ``axis pki init DIR [--base-url URL]`` -- a complete throw-away test PKI (see :mod:`signing.pki`).
+* ``axis pki serve DIR [--host H] [--port P]`` -- its CRL/OCSP responder on loopback, for demos.
+* ``axis pki check CERT [--at T] [--trust DIR] [--revocation MODE] [--fetch] [--legacy-sha1]`` --
+  validate one certificate's path at a trusted time, the way the axis does for a signer.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from axis.commands import CommandGroup
 
 
+def _key_label(cert: x509.Certificate) -> str:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA-{key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__
+
+
+def _cn(cert: x509.Certificate) -> str:
+    attrs = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    value = attrs[0].value if attrs else cert.subject.rfc4514_string()
+    return value if isinstance(value, str) else value.decode("utf-8", "replace")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from signing.pki import PkiError, build_test_pki
+
+    try:
+        pki = build_test_pki(Path(args.directory), base_url=args.base_url)
+    except PkiError as exc:
+        print(f"error {exc.code} at {exc.location}: {exc.message}", file=sys.stderr)
+        return 2
+    rows = []
+    for name, issued in pki.all_issued().items():
+        c = issued.cert
+        algo = c.signature_hash_algorithm
+        rows.append(
+            {
+                "name": name,
+                "subject": c.subject.rfc4514_string(),
+                "common_name": _cn(c),
+                "key": _key_label(c),
+                "signature_hash": algo.name if algo else None,
+                "not_before": c.not_valid_before_utc.strftime("%Y-%m-%d"),
+                "not_after": c.not_valid_after_utc.strftime("%Y-%m-%d"),
+                "cert": str(issued.cert_path),
+                "key_file": str(issued.key_path),
+            }
+        )
+    if args.json:
+        out: dict[str, Any] = {
+            "directory": str(pki.directory),
+            "base_url": pki.base_url,
+            "trust_dir": str(pki.trust_dir),
+            "crl_path": str(pki.crl_path),
+            "certificates": rows,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(f"test PKI in {pki.directory} (CRL/OCSP at {pki.base_url}; keys are UNENCRYPTED)")
+    for r in rows:
+        print(
+            f"  {r['name']:<20} {r['key']:<12} {r['signature_hash']:<7} "
+            f"{r['not_before']} .. {r['not_after']}  {r['common_name']}"
+        )
+    print(f"trust directory: {pki.trust_dir}")
+    print(f"serve revocation data with: axis pki serve {pki.directory}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from signing.pki import PkiError, RevocationServer, load_test_pki
+
+    try:
+        pki = load_test_pki(Path(args.directory))
+        port = args.port if args.port is not None else _port_of(pki.base_url)
+        server = RevocationServer(pki, host=args.host, port=port)
+    except (PkiError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with server:
+        print(f"serving CRL/OCSP for {pki.directory} at {server.base_url}", flush=True)
+        if server.base_url != pki.base_url:
+            print(f"note: certificates point at {pki.base_url}", flush=True)
+        stop.wait()
+    return 0
+
+
+def _port_of(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or 80
+
+
+def _check(args: argparse.Namespace) -> int:
+    from signing.certpath import PathPolicy, PathValidator, describe_result
+    from signing.revocation import HttpRevocationFetcher
+    from signing.truststore import TrustStore, TrustStoreError, load_certificates
+
+    try:
+        certs = load_certificates(Path(args.certificate).read_bytes(), args.certificate)
+        trust = TrustStore.from_directory(Path(args.trust)) if args.trust else TrustStore.default()
+    except (TrustStoreError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    at = None
+    if args.at:
+        at = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
+    policy = PathPolicy(revocation=args.revocation, allow_sha1_chain=args.legacy_sha1)
+    fetcher = HttpRevocationFetcher() if args.fetch else None
+    result = PathValidator(trust, policy=policy, fetcher=fetcher).validate_sync(
+        certs[0], certs[1:], at=at
+    )
+    if args.json:
+        print(json.dumps(describe_result(result), ensure_ascii=False, indent=2))
+    else:
+        verdict = "VALID" if result.ok else f"REFUSED {result.reason}"
+        print(f"{verdict} at {result.validated_at.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        print(f"  {result.message}")
+        for i, c in enumerate(result.chain):
+            print(f"  {'  ' * i}{c.subject.rfc4514_string()}")
+        rev = result.revocation
+        print(f"  revocation: {rev.status} ({rev.source or '-'}) {rev.detail}")
+    return 0 if result.ok else 1
+
+
 def register(sub: Any) -> None:
-    """Adds nothing yet."""
+    """Adds ``pki init``, ``pki serve`` and ``pki check``."""
+    pki = sub.add_parser("pki", help="test PKI, revocation responder, certificate path checks")
+    pki_sub = pki.add_subparsers(dest="pki_command", required=True, metavar="SUBCOMMAND")
+
+    init = pki_sub.add_parser("init", help="build a complete test PKI into DIR")
+    init.add_argument("directory", metavar="DIR")
+    init.add_argument("--base-url", default="http://127.0.0.1:8790", help="where CDP/AIA point")
+    init.add_argument("--json", action="store_true", help="machine-readable output")
+    init.set_defaults(handler=_init)
+
+    serve = pki_sub.add_parser("serve", help="serve DIR's CRLs and OCSP on loopback")
+    serve.add_argument("directory", metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="a loopback address")
+    serve.add_argument("--port", type=int, default=None, help="default: the port of base_url")
+    serve.set_defaults(handler=_serve)
+
+    check = pki_sub.add_parser("check", help="validate a certificate path at a trusted time")
+    check.add_argument("certificate", metavar="CERT", help="PEM/DER; extra PEM blocks = chain")
+    check.add_argument("--at", help="trusted time, ISO 8601 (default: now)")
+    check.add_argument("--trust", help="trust directory (default: the shipped VGCA anchors)")
+    check.add_argument(
+        "--revocation", choices=["hard-fail", "soft-fail", "off"], default="soft-fail"
+    )
+    check.add_argument("--fetch", action="store_true", help="fetch CRL/OCSP over the network")
+    check.add_argument("--legacy-sha1", action="store_true", help="accept SHA-1 (G1) chains")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(handler=_check)
 
 
 GROUP = CommandGroup(name="pki", register=register)

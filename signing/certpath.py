@@ -1,0 +1,552 @@
+"""Certificate path validation at a trusted time, with revocation and a per-signer result cache.
+
+Why pyhanko-certvalidator and not cryptography's verifier: the latter refuses SHA-1 anywhere in a
+chain (so G1 chains can never pass, even under an explicit legacy policy) and has no CRL/OCSP input
+(SIGNATURES.md §0.2, §3.4, measured). pyhanko-certvalidator builds the path, checks validity at a
+given moment, and checks the CRLs / OCSP responses we hand it; we fetch those ourselves through the
+caller's :class:`~signing.revocation.RevocationFetcher` so no network I/O hides in the library.
+
+The time is a TRUSTED time: an explicit ``at`` (an auditor re-checking an old document, or the
+axis's own receipt time), else now. A signer's claimed SigningTime is never an input here.
+
+Our own checks run before pyhanko so that refusals carry precise, stable codes:
+``cert.ca_as_signer``, ``cert.key_usage`` (digitalSignature or nonRepudiation), ``cert.weak_key``,
+``cert.untrusted_root``, ``cert.sha1_chain`` (G1 chains, only under ``allow_sha1_chain``),
+``cert.expired`` / ``cert.not_yet_valid``; then pyhanko decides ``cert.revoked``,
+``cert.revocation_unavailable`` or ``cert.invalid`` (bad signature, constraints...).
+
+Results are cached per leaf certificate (SHA-256 fingerprint, policy, trust version) together with
+the window in which they hold -- the chain's validity (cut at a known future revocation date) for
+``at``, and the freshness of the revocation data used for the wall clock -- so the second document
+of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, so a
+result is never served across a reload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    DisallowedAlgorithmError,
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
+
+from signing.revocation import (
+    CachedCrl,
+    CachedOcsp,
+    Clock,
+    RevocationCache,
+    RevocationFetcher,
+    crl_urls,
+    ocsp_urls,
+    utc_now,
+)
+from signing.truststore import TrustSnapshot, TrustStore
+
+_MALFORMED_CERTIFICATE = (
+    ValueError,
+    TypeError,
+    KeyError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
+)
+
+RevocationMode = Literal["hard-fail", "soft-fail", "off"]
+# Codes whose outcome depends on neither the time nor revocation data nor extra certificates:
+# safe to cache without a window.
+_STATIC_FAILURES = frozenset({"cert.ca_as_signer", "cert.key_usage", "cert.weak_key"})
+_FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
+_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+_log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """What a path must satisfy. Hashable: it is part of the result cache key."""
+
+    revocation: RevocationMode = "soft-fail"
+    allow_sha1_chain: bool = False  # G1 chains are SHA-1: only by this explicit legacy flag
+    min_rsa_bits: int = 2048
+    min_ec_bits: int = 256
+    # key usage: the leaf must have digitalSignature or nonRepudiation (not configurable)
+    soft_fail_retry: timedelta = timedelta(minutes=1)  # reuse of "revocation unknown" results
+
+
+@dataclass(frozen=True)
+class RevocationStatus:
+    """The leaf's revocation state as far as we could establish it."""
+
+    status: Literal["good", "revoked", "unknown", "not_checked"]
+    source: Literal["crl", "ocsp"] | None
+    detail: str  # e.g. "revoked 2025-03-01T00:00:00Z reason keyCompromise"
+
+
+NOT_CHECKED = RevocationStatus("not_checked", None, "revocation checking is off")
+NOT_REACHED = RevocationStatus("not_checked", None, "the path failed before revocation checking")
+
+
+@dataclass(frozen=True)
+class PathResult:
+    """The verdict on one signer certificate at one trusted time."""
+
+    ok: bool
+    reason: str | None  # stable code when not ok (cert.*)
+    message: str
+    chain: tuple[x509.Certificate, ...]  # leaf first, anchor last (empty if no path)
+    revocation: RevocationStatus
+    validated_at: datetime  # the trusted time used (UTC, aware)
+    from_cache: bool = False
+
+
+@dataclass(frozen=True)
+class _Cached:
+    result: PathResult
+    valid_from: datetime  # ``at`` window in which the verdict holds
+    valid_until: datetime
+    fresh_until: datetime | None  # wall-clock limit (revocation data freshness); None = none
+    revinfo: tuple[CachedCrl | CachedOcsp, ...] = ()
+    cacheable: bool = True
+    trust_version: int = 0
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return _utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _describe(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string()
+
+
+def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+def _from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def _camel(reason: str) -> str:
+    head, *rest = reason.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
+class PathValidator:
+    """Validates signer certificates against a :class:`TrustStore` under one :class:`PathPolicy`."""
+
+    def __init__(
+        self,
+        trust: TrustStore,
+        *,
+        policy: PathPolicy = PathPolicy(),
+        fetcher: RevocationFetcher | None = None,
+        cache: RevocationCache | None = None,
+        clock: Clock = utc_now,
+        max_cached: int = 100_000,
+    ) -> None:
+        self.trust = trust
+        self.policy = policy
+        self.clock = clock
+        self.revocation_cache = cache or RevocationCache(fetcher, clock=clock)
+        self.max_cached = max_cached
+        # Keyed by the certificate object itself: its hash and equality cover the whole DER
+        # (cheaper than a SHA-256 fingerprint per lookup, and a forged look-alike never matches).
+        # The policy is fixed per validator; the trust version is checked on every hit.
+        self._results: dict[x509.Certificate, _Cached] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    # -- cache -------------------------------------------------------------------------------
+
+    def _lookup(self, leaf: x509.Certificate, at: datetime | None) -> PathResult | None:
+        """The hot path: one dict lookup and three comparisons, no I/O, no path work."""
+        entry = self._results.get(leaf)
+        if entry is None or entry.trust_version != self.trust.version:
+            return None
+        now = self.clock()
+        when = now if at is None else _utc(at)
+        if not (entry.valid_from <= when <= entry.valid_until):
+            return None
+        if entry.fresh_until is not None and now >= entry.fresh_until:
+            return None
+        self.hits += 1
+        r = entry.result
+        return PathResult(r.ok, r.reason, r.message, r.chain, r.revocation, when, True)
+
+    def _remember(self, leaf: x509.Certificate, entry: _Cached) -> None:
+        with self._lock:
+            if len(self._results) >= self.max_cached and leaf not in self._results:
+                self._results.pop(next(iter(self._results)))  # oldest first (insertion order)
+            self._results[leaf] = entry
+
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._results.clear()
+
+    # -- public API --------------------------------------------------------------------------
+
+    async def validate(
+        self,
+        leaf: x509.Certificate,
+        extra_certs: Sequence[x509.Certificate] = (),
+        *,
+        at: datetime | None = None,
+    ) -> PathResult:
+        """Validate ``leaf`` at trusted time ``at`` (default: now), building the path through the
+        trust store's intermediates and ``extra_certs`` (e.g. certificates from KeyInfo)."""
+        hit = self._lookup(leaf, at)
+        if hit is not None:
+            return hit
+        self.misses += 1
+        snap = self.trust.snapshot()
+        when = self.clock() if at is None else _utc(at)
+        try:
+            entry = await self._validate(leaf, extra_certs, when, snap)
+        except _MALFORMED_CERTIFICATE as exc:
+            # A certificate that parses but cannot be used (unknown algorithm, duplicate
+            # extension, bad encoding inside) is a refusal, never a crash of the caller.
+            entry = self._fail(when, "cert.invalid", f"{_describe(leaf)} is malformed: {exc}")
+        if entry.cacheable:
+            self._remember(leaf, replace(entry, trust_version=snap.version))
+        result = entry.result
+        _log.debug(
+            "certpath.validated",
+            subject=_describe(leaf),
+            ok=result.ok,
+            reason=result.reason,
+            at=_iso(when),
+        )
+        return result
+
+    def validate_sync(
+        self,
+        leaf: x509.Certificate,
+        extra_certs: Sequence[x509.Certificate] = (),
+        *,
+        at: datetime | None = None,
+    ) -> PathResult:
+        """Synchronous :meth:`validate` for the CLI and sync callers; works with or without a
+        running event loop in this thread (then the work runs in a helper thread)."""
+        hit = self._lookup(leaf, at)
+        if hit is not None:
+            return hit
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.validate(leaf, extra_certs, at=at))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, self.validate(leaf, extra_certs, at=at)).result()
+
+    async def prefetch(self, *, margin: timedelta = timedelta(minutes=5)) -> int:
+        """Refresh revocation data of every cached chain that expires within ``margin``."""
+        pairs: list[tuple[x509.Certificate, x509.Certificate]] = []
+        with self._lock:
+            entries = list(self._results.values())
+        for e in entries:
+            chain = e.result.chain
+            pairs.extend(itertools.pairwise(chain))
+        return await self.revocation_cache.prefetch(pairs, margin=margin)
+
+    # -- the work ----------------------------------------------------------------------------
+
+    def _fail(
+        self,
+        when: datetime,
+        reason: str,
+        message: str,
+        chain: Sequence[x509.Certificate] = (),
+        revocation: RevocationStatus = NOT_REACHED,
+        *,
+        static: bool = False,
+    ) -> _Cached:
+        result = PathResult(False, reason, message, tuple(chain), revocation, when)
+        if static:
+            return _Cached(result, _FAR_PAST, _FAR_FUTURE, None)
+        return _Cached(result, _FAR_PAST, _FAR_PAST, None, cacheable=False)
+
+    def _leaf_checks(self, leaf: x509.Certificate, when: datetime) -> _Cached | None:
+        try:
+            bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
+            if bc.ca:
+                return self._fail(
+                    when,
+                    "cert.ca_as_signer",
+                    f"{_describe(leaf)} is a CA certificate; CAs do not sign documents",
+                    static=True,
+                )
+        except x509.ExtensionNotFound:
+            pass
+        try:
+            ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+        except x509.ExtensionNotFound:
+            return self._fail(
+                when, "cert.key_usage", "the signer certificate has no KeyUsage", static=True
+            )
+        if not (ku.digital_signature or ku.content_commitment):
+            return self._fail(
+                when,
+                "cert.key_usage",
+                "KeyUsage allows neither digitalSignature nor nonRepudiation",
+                static=True,
+            )
+        weak = self._weak_key(leaf)
+        if weak:
+            return self._fail(when, "cert.weak_key", weak, static=True)
+        return None
+
+    def _weak_key(self, cert: x509.Certificate) -> str | None:
+        key = cert.public_key()
+        if isinstance(key, rsa.RSAPublicKey) and key.key_size < self.policy.min_rsa_bits:
+            return (
+                f"RSA-{key.key_size} key of {_describe(cert)} is below {self.policy.min_rsa_bits}"
+            )
+        if isinstance(key, ec.EllipticCurvePublicKey) and key.key_size < self.policy.min_ec_bits:
+            return f"EC-{key.key_size} key of {_describe(cert)} is below {self.policy.min_ec_bits}"
+        if isinstance(key, dsa.DSAPublicKey):
+            return f"DSA key of {_describe(cert)} is not accepted"
+        return None
+
+    def _context(self, snap: TrustSnapshot, others: Sequence[x509.Certificate], when: datetime,
+                 crls: Sequence[bytes] = (), ocsps: Sequence[bytes] = (),
+                 mode: str = "none") -> ValidationContext:  # fmt: skip
+        weak = {"md2", "md5"} if self.policy.allow_sha1_chain else {"md2", "md5", "sha1"}
+        return ValidationContext(
+            trust_roots=[_to_asn1(c) for c in snap.anchors],
+            other_certs=[_to_asn1(c) for c in others],
+            moment=when,
+            allow_fetching=False,
+            crls=list(crls),
+            ocsps=list(ocsps),
+            revocation_mode=mode,
+            weak_hash_algos=weak,
+            retroactive_revinfo=True,
+        )
+
+    async def _validate(
+        self,
+        leaf: x509.Certificate,
+        extra: Sequence[x509.Certificate],
+        when: datetime,
+        snap: TrustSnapshot,
+    ) -> _Cached:
+        # Trust first (who vouches for this key?), then what the key may do: a certificate of a
+        # foreign PKI is reported as untrusted even when it is also a CA or lacks key usage.
+        others = [*snap.intermediates, *extra]
+        leaf_asn1 = _to_asn1(leaf)
+        try:
+            paths = await self._context(snap, others, when).path_builder.async_build_paths(
+                leaf_asn1
+            )
+        except PathBuildingError as exc:
+            return self._fail(
+                when,
+                "cert.untrusted_root",
+                f"no path from {_describe(leaf)} to a trusted anchor: {exc}",
+            )
+        if not paths:
+            return self._fail(when, "cert.untrusted_root", "no path to a trusted anchor")
+        chain = tuple(reversed([_from_asn1(c) for c in paths[0].iter_certs(include_root=True)]))
+        failed = self._leaf_checks(leaf, when)
+        if failed is not None:
+            return failed
+
+        for cert in chain[1:]:
+            weak = self._weak_key(cert)
+            if weak:
+                return self._fail(when, "cert.weak_key", weak, chain)
+        for cert in chain[:-1]:  # the anchor's self-signature is never relied upon
+            algo = cert.signature_hash_algorithm
+            name = algo.name if algo is not None else ""
+            if name == "md5":
+                return self._fail(
+                    when, "cert.invalid", f"{_describe(cert)} is signed with MD5", chain
+                )
+            if name == "sha1" and not self.policy.allow_sha1_chain:
+                return self._fail(
+                    when,
+                    "cert.sha1_chain",
+                    f"{_describe(cert)} is signed with SHA-1; G1 chains need allow_sha1_chain",
+                    chain,
+                )
+        for cert in chain:
+            if when < cert.not_valid_before_utc:
+                return self._fail(
+                    when,
+                    "cert.not_yet_valid",
+                    f"{_describe(cert)} is valid only from {_iso(cert.not_valid_before_utc)} "
+                    f"(checked at {_iso(when)})",
+                    chain,
+                )
+            if when > cert.not_valid_after_utc:
+                return self._fail(
+                    when,
+                    "cert.expired",
+                    f"{_describe(cert)} expired {_iso(cert.not_valid_after_utc)} "
+                    f"(checked at {_iso(when)})",
+                    chain,
+                )
+
+        revinfo, status = await self._revocation(chain, when)
+        crls = [r.der for r in revinfo if isinstance(r, CachedCrl)]
+        ocsps = [r.der for r in revinfo if isinstance(r, CachedOcsp)]
+        mode = {"off": "none"}.get(self.policy.revocation, self.policy.revocation)
+        ctx = self._context(snap, [*chain[1:-1], *others], when, crls, ocsps, mode)
+        validator = CertificateValidator(leaf_asn1, validation_context=ctx)
+        try:
+            await validator.async_validate_path()
+        except RevokedError as exc:
+            why = _camel(exc.reason.native or "unspecified")
+            detail = f"revoked {_iso(exc.revocation_dt)} reason {why}"
+            rs = RevocationStatus("revoked", status.source, detail)
+            return self._fail(when, "cert.revoked", str(exc), chain, rs)
+        except InsufficientRevinfoError as exc:
+            for r in revinfo:
+                self.revocation_cache.evict(r)
+            rs = RevocationStatus("unknown", None, str(exc))
+            return self._fail(when, "cert.revocation_unavailable", str(exc), chain, rs)
+        except ExpiredError as exc:
+            return self._fail(when, "cert.expired", str(exc), chain, status)
+        except NotYetValidError as exc:
+            return self._fail(when, "cert.not_yet_valid", str(exc), chain, status)
+        except DisallowedAlgorithmError as exc:
+            return self._fail(when, "cert.sha1_chain", str(exc), chain, status)
+        except PathBuildingError as exc:
+            return self._fail(when, "cert.untrusted_root", str(exc), chain, status)
+        except (PathValidationError, ValidationError) as exc:
+            return self._fail(when, "cert.invalid", str(exc), chain, status)
+
+        valid_from = max(c.not_valid_before_utc for c in chain)
+        valid_until = min(c.not_valid_after_utc for c in chain)
+        for r in revinfo:
+            valid_until = min([valid_until, *self._revoked_dates(r, chain)])
+        fresh_until: datetime | None = None
+        if self.policy.revocation != "off":
+            limits = [r.expires_at for r in revinfo]
+            if status.status == "unknown":
+                limits.append(self.clock() + self.policy.soft_fail_retry)
+            fresh_until = min(limits) if limits else None
+        result = PathResult(True, None, "certificate path valid", chain, status, when)
+        return _Cached(result, valid_from, valid_until, fresh_until, tuple(revinfo))
+
+    @staticmethod
+    def _revoked_dates(
+        r: CachedCrl | CachedOcsp, chain: Sequence[x509.Certificate]
+    ) -> list[datetime]:
+        """Revocation dates (in the future of ``at``) of chain members found in ``r``."""
+        out: list[datetime] = []
+        if isinstance(r, CachedOcsp):
+            if r.status == "revoked" and r.revoked_at is not None:
+                out.append(r.revoked_at)
+            return out
+        for cert in chain[:-1]:
+            if cert.issuer.public_bytes() == r.issuer_der and cert.serial_number in r.revoked:
+                out.append(r.revoked[cert.serial_number][0])
+        return out
+
+    async def _revocation(
+        self, chain: Sequence[x509.Certificate], when: datetime
+    ) -> tuple[list[CachedCrl | CachedOcsp], RevocationStatus]:
+        """Collect CRL/OCSP data for every non-anchor certificate; report the leaf's status."""
+        if self.policy.revocation == "off":
+            return [], NOT_CHECKED
+        cache = self.revocation_cache
+        revinfo: list[CachedCrl | CachedOcsp] = []
+        leaf_status = RevocationStatus(
+            "unknown", None, "no CRL or OCSP data available for the signer certificate"
+        )
+        declared = bool(crl_urls(chain[0]) or ocsp_urls(chain[0]))
+        if not declared:
+            leaf_status = RevocationStatus(
+                "unknown", None, "the signer certificate declares no CRL or OCSP location"
+            )
+        for i, (cert, issuer) in enumerate(itertools.pairwise(chain)):
+            got: CachedCrl | CachedOcsp | None = None
+            if ocsp_urls(cert) or i == 0:
+                got = await cache.ocsp_for(cert, issuer)
+            if (
+                isinstance(got, CachedOcsp)
+                and got.revoked_at is not None
+                and when < got.revoked_at
+                and crl_urls(cert)
+            ):
+                # pyhanko-certvalidator reads an OCSP "revoked" dated after the validation time
+                # as a failed check; a CRL states the same fact in a form it accepts.
+                got = await cache.crl_for(cert) or got
+            if got is None:
+                got = await cache.crl_for(cert)
+            if got is None:
+                continue
+            revinfo.append(got)
+            if i == 0:
+                leaf_status = self._status_of(got, cert, when)
+        return revinfo, leaf_status
+
+    @staticmethod
+    def _status_of(
+        r: CachedCrl | CachedOcsp, cert: x509.Certificate, when: datetime
+    ) -> RevocationStatus:
+        if isinstance(r, CachedOcsp):
+            if r.status == "revoked" and r.revoked_at is not None:
+                detail = f"revoked {_iso(r.revoked_at)} reason {_camel(r.reason or 'unspecified')}"
+                if when < r.revoked_at:
+                    return RevocationStatus("good", "ocsp", f"good at {_iso(when)}; later {detail}")
+                return RevocationStatus("revoked", "ocsp", detail)
+            nu = _iso(r.next_update) if r.next_update else "-"
+            return RevocationStatus(
+                "good" if r.status == "good" else "unknown",
+                "ocsp",
+                f"OCSP {r.status}, thisUpdate {_iso(r.this_update)} nextUpdate {nu}",
+            )
+        if cert.serial_number in r.revoked:
+            revoked_at, reason = r.revoked[cert.serial_number]
+            detail = f"revoked {_iso(revoked_at)} reason {_camel(reason)}"
+            if when < revoked_at:
+                return RevocationStatus("good", "crl", f"good at {_iso(when)}; later {detail}")
+            return RevocationStatus("revoked", "crl", detail)
+        nu = _iso(r.next_update) if r.next_update else "-"
+        return RevocationStatus(
+            "good", "crl", f"not on CRL, thisUpdate {_iso(r.this_update)} nextUpdate {nu}"
+        )
+
+
+def describe_result(result: PathResult) -> dict[str, Any]:
+    """A JSON-ready view of a result (for ``--json`` outputs and logs)."""
+    return {
+        "ok": result.ok,
+        "reason": result.reason,
+        "message": result.message,
+        "chain": [_describe(c) for c in result.chain],
+        "revocation": {
+            "status": result.revocation.status,
+            "source": result.revocation.source,
+            "detail": result.revocation.detail,
+        },
+        "validated_at": _iso(result.validated_at),
+        "from_cache": result.from_cache,
+    }

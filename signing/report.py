@@ -1,0 +1,150 @@
+"""What a verification found: one report per document, one detail per signature, stable codes.
+
+Agency systems act on ``ReasonCode`` (a StrEnum, so it serialises as its plain string) and people
+read ``message``; ``location`` says where in the document the finding is. The report lists what the
+signature *covers*, because a valid signature over less than the document must not be read as a
+signature over the document (SIGNATURES.md A10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+
+class ReasonCode(StrEnum):
+    """Why a document's signatures are not valid (or, for ``OK``/``ABSENT``, what was found)."""
+
+    OK = "ok"
+    ABSENT = "sig.absent"
+    # input
+    XML_REFUSED = "sig.xml_refused"
+    # location and shape (SIGNATURES.md §4.3 step 2)
+    UNEXPECTED_LOCATION = "sig.unexpected_location"
+    TOO_MANY = "sig.too_many_signatures"
+    WRONG_NAMESPACE = "sig.wrong_namespace"
+    MALFORMED = "sig.malformed"
+    # SignedInfo pre-check (step 3)
+    C14N_FORBIDDEN = "sig.c14n_forbidden"
+    ALGORITHM_FORBIDDEN = "sig.algorithm_forbidden"
+    SHA1_FORBIDDEN = "sig.sha1_forbidden"
+    HMAC_FORBIDDEN = "sig.hmac_forbidden"
+    TRANSFORM_FORBIDDEN = "sig.transform_forbidden"
+    TOO_MANY_TRANSFORMS = "sig.too_many_transforms"
+    TOO_MANY_REFERENCES = "sig.too_many_references"
+    REFERENCE_URI = "sig.reference_uri"
+    REFERENCE_TARGET = "sig.reference_target"
+    DUPLICATE_ID = "sig.duplicate_id"
+    COMMENT_IN_SIGNED_DATA = "sig.comment_in_signed_data"
+    KEY_INFO = "sig.key_info"
+    KEY_MISMATCH = "sig.key_mismatch"
+    # certificate path (step 4), same strings as signing.certpath.PathResult.reason
+    CERT_UNTRUSTED_ROOT = "cert.untrusted_root"
+    CERT_EXPIRED = "cert.expired"
+    CERT_NOT_YET_VALID = "cert.not_yet_valid"
+    CERT_REVOKED = "cert.revoked"
+    CERT_KEY_USAGE = "cert.key_usage"
+    CERT_WEAK_KEY = "cert.weak_key"
+    CERT_SHA1_CHAIN = "cert.sha1_chain"
+    CERT_REVOCATION_UNAVAILABLE = "cert.revocation_unavailable"
+    CERT_CA_AS_SIGNER = "cert.ca_as_signer"
+    CERT_INVALID = "cert.invalid"
+    # cryptography (step 5)
+    DIGEST_MISMATCH = "sig.digest_mismatch"
+    SIGNATURE_INVALID = "sig.signature_invalid"
+    # coverage and binding (step 6)
+    COVERAGE_INCOMPLETE = "sig.coverage_incomplete"
+    SIGNER_NOT_SENDER = "sig.signer_not_sender"
+    SIGNER_UNBOUND = "sig.signer_unbound"
+    # CLI / caller errors
+    ERROR = "sig.error"
+
+    @classmethod
+    def from_path_reason(cls, reason: str | None) -> ReasonCode:
+        """Map a ``PathResult.reason`` onto the enum (unknown strings -> ``cert.invalid``)."""
+        try:
+            return cls(reason) if reason else cls.CERT_INVALID
+        except ValueError:
+            return cls.CERT_INVALID
+
+
+Status = Literal["valid", "invalid", "absent", "skipped"]
+Coverage = Literal["whole-document", "partial", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureDetail:
+    """One signature: who signed, with what, over what, checked at which time, and the verdict."""
+
+    location: str
+    valid: bool
+    reason: ReasonCode
+    message: str
+    signer_subject: str | None = None
+    signer_serial: str | None = None
+    issuer_chain: tuple[str, ...] = ()
+    signature_method: str | None = None
+    digest_methods: tuple[str, ...] = ()
+    c14n_method: str | None = None
+    legacy_sha1: bool = False
+    coverage: Coverage = "none"
+    covered: tuple[str, ...] = ()
+    claimed_signing_time: str | None = None
+    validated_at: datetime | None = None
+    time_source: str | None = None
+    revocation_status: str | None = None
+    revocation_source: str | None = None
+    revocation_detail: str | None = None
+    failed_reference: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (datetimes as ISO 8601)."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureReport:
+    """The verdict on one document under one policy.
+
+    ``status`` is ``valid`` (every signature found is valid and the policy is met), ``invalid``,
+    ``absent`` (no signature, an empty ``DigitalSignature`` placeholder or a dummy value — not a
+    forgery), or ``skipped`` (policy ``off``). ``valid`` is what a caller should act on: it is true
+    for ``valid``, and for ``absent``/``skipped`` only when the policy does not require a signature.
+    """
+
+    status: Status
+    valid: bool
+    reason: ReasonCode
+    message: str
+    location: str = "/"
+    profile: str = "edxml"
+    signatures: tuple[SignatureDetail, ...] = field(default_factory=tuple)
+    validated_at: datetime | None = None
+
+    @property
+    def signer(self) -> SignatureDetail | None:
+        """The first signature's detail (the usual single-signer case)."""
+        return self.signatures[0] if self.signatures else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``axis verify --json`` and the HTTP API."""
+        return {
+            "status": self.status,
+            "valid": self.valid,
+            "reason": str(self.reason),
+            "message": self.message,
+            "location": self.location,
+            "profile": self.profile,
+            "validated_at": self.validated_at.isoformat() if self.validated_at else None,
+            "signatures": [detail.as_dict() for detail in self.signatures],
+        }

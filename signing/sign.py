@@ -1,0 +1,209 @@
+"""``sign``: put an enveloped XML-DSig signature where real verifiers (and ours) look for it.
+
+The axis and the tests need documents that *other* verifiers accept, so signing uses libxmlsec1's
+template API (the same engine that verifies; ``xmlsec1`` the CLI agrees on every byte, see
+tests/test_signing_sign.py) and writes the conventional shape: ``Signature`` in the default
+XML-DSig namespace, last child of ``edXMLHeader`` for edXML, one ``URI=""`` reference with the
+enveloped-signature and exclusive C14N transforms (so the whole document, attachments included,
+is covered), KeyInfo with the leaf certificate first and the chain after it. The Vietnamese tax
+style (``#Id`` references plus a ``SigningTime`` object) is available through ``references`` and
+``signing_time``.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+
+from edxml.names import EDXML_NS
+from signing import algorithms as alg
+from signing.algorithms import DSIG_NS
+
+SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+_URI_BY_NAME = {name: uri for uri, name in alg.SHORT_NAMES.items()}
+_HEADER_PATH = (f"{{{EDXML_NS}}}edXMLEnvelope", f"{{{EDXML_NS}}}edXMLHeader")
+
+
+class SigningError(ValueError):
+    """The document or key cannot be signed as asked: stable ``code``, ``message``, ``location``."""
+
+    def __init__(self, code: str, message: str, location: str = "/") -> None:
+        super().__init__(f"{code} at {location}: {message}")
+        self.code = code
+        self.message = message
+        self.location = location
+
+
+def _uri(name: str, kind: str) -> str:
+    uri = _URI_BY_NAME.get(name, name)
+    if uri not in alg.TRANSFORMS:
+        raise SigningError("sign.algorithm", f"unknown {kind} {name!r}")
+    return uri
+
+
+def _ds(parent: etree._Element, name: str, **attrib: str) -> etree._Element:
+    return etree.SubElement(parent, f"{{{DSIG_NS}}}{name}", attrib)
+
+
+def _edxml_header(root: etree._Element) -> etree._Element:
+    node: etree._Element | None = root
+    for tag in _HEADER_PATH:
+        node = node.find(tag) if node is not None else None
+    if node is None or root.tag != f"{{{EDXML_NS}}}edXML":
+        raise SigningError("sign.not_edxml", "no edXML/edXMLEnvelope/edXMLHeader to sign into")
+    return node
+
+
+def _xmlsec_private_key(key: SigningKey) -> xmlsec.Key:
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
+
+
+def default_algorithm(key: SigningKey) -> str:
+    """``rsa-sha256`` for RSA keys, ``ecdsa-sha256`` for EC keys."""
+    return "ecdsa-sha256" if isinstance(key, ec.EllipticCurvePrivateKey) else "rsa-sha256"
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureTemplate:
+    """An unsigned ``Signature`` placed in the document, and the ID attributes it references."""
+
+    signature: etree._Element
+    ids: tuple[tuple[etree._Element, str], ...]
+
+
+def signature_template(
+    tree: etree._ElementTree | etree._Element,
+    *,
+    algorithm: str = "rsa-sha256",
+    digest: str = "sha256",
+    c14n: str = alg.EXC_C14N,
+    parent: etree._Element | None = None,
+    references: Sequence[str] = ("",),
+    signing_time: datetime | None = None,
+    empty_key_info: bool = False,
+) -> SignatureTemplate:
+    """Put an unsigned signature template where :func:`sign` would sign.
+
+    Used by :func:`sign`, and handed to external signers (a hardware token driver, ``xmlsec1
+    --sign``): ``empty_key_info`` adds ``<KeyInfo><X509Data/></KeyInfo>`` for them to fill.
+    """
+    root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
+    method = _uri(algorithm, "signature algorithm")
+    digest_uri = _uri(digest, "digest")
+    if c14n not in alg.C14N_METHODS:
+        raise SigningError("sign.algorithm", f"unknown canonicalisation {c14n!r}")
+    holder = parent if parent is not None else _edxml_header(root)
+    ids: list[tuple[etree._Element, str]] = []
+    targets: list[tuple[str, tuple[str, ...]]] = []
+    for uri in references:
+        if uri == "":
+            targets.append((uri, (alg.ENVELOPED, c14n)))
+            continue
+        target = next((e for e in root.iter() if e.get("Id") == uri[1:]), None)
+        if target is None:
+            raise SigningError("sign.reference", f"no element with Id {uri[1:]!r}")
+        ids.append((target, "Id"))
+        encloses = target is holder or target in holder.iterancestors()
+        targets.append((uri, (alg.ENVELOPED, c14n) if encloses else (c14n,)))
+
+    # Built with lxml, not xmlsec.template: nodes that libxmlsec1 creates carry names outside
+    # the document's dictionary, which lxml's find() then fails to match.
+    sig_id = f"sig-{uuid.uuid4().hex}"
+    nsmap: Any = {None: DSIG_NS}  # the default xmlns of xmldsig, as VN producers write it
+    signature = etree.SubElement(holder, f"{{{DSIG_NS}}}Signature", {"Id": sig_id}, nsmap=nsmap)
+    signed_info = _ds(signature, "SignedInfo")
+    _ds(signed_info, "CanonicalizationMethod", Algorithm=c14n)
+    _ds(signed_info, "SignatureMethod", Algorithm=method)
+
+    def add_reference(uri: str, transforms: Sequence[str]) -> None:
+        ref = _ds(signed_info, "Reference", URI=uri)
+        if transforms:
+            transforms_el = _ds(ref, "Transforms")
+            for transform in transforms:
+                _ds(transforms_el, "Transform", Algorithm=transform)
+        _ds(ref, "DigestMethod", Algorithm=digest_uri)
+        _ds(ref, "DigestValue")
+
+    for uri, transforms in targets:
+        add_reference(uri, transforms)
+    _ds(signature, "SignatureValue")
+    if empty_key_info:
+        _ds(_ds(signature, "KeyInfo"), "X509Data")
+    if signing_time is not None:
+        time_id = f"SigningTime-{uuid.uuid4().hex}"
+        obj = _ds(signature, "Object", Id=time_id)
+        props = _ds(obj, "SignatureProperties")
+        prop = _ds(props, "SignatureProperty", Target=f"#{sig_id}")
+        _ds(prop, "SigningTime").text = signing_time.isoformat(timespec="seconds")
+        add_reference(f"#{time_id}", ())
+        ids.append((obj, "Id"))
+    return SignatureTemplate(signature, tuple(ids))
+
+
+def sign(
+    tree: etree._ElementTree | etree._Element,
+    key: SigningKey,
+    chain: Sequence[x509.Certificate],
+    *,
+    algorithm: str | None = None,
+    digest: str = "sha256",
+    c14n: str = alg.EXC_C14N,
+    parent: etree._Element | None = None,
+    references: Sequence[str] = ("",),
+    signing_time: datetime | None = None,
+) -> etree._Element:
+    """Sign ``tree`` in place and return the new ``Signature`` element.
+
+    ``chain`` is the signer's certificate first, then its intermediates (written to KeyInfo so a
+    verifier can build the path). ``parent`` defaults to edXML's ``edXMLHeader`` (the signature
+    becomes its last child). ``references``: ``""`` for the whole document (enveloped) and/or
+    ``"#Id"`` of elements; ``signing_time`` adds the VN-style ``SigningTime`` object, also signed.
+    """
+    if not chain:
+        raise SigningError("sign.no_certificate", "the signer's certificate is required")
+    template = signature_template(
+        tree,
+        algorithm=algorithm or default_algorithm(key),
+        digest=digest,
+        c14n=c14n,
+        parent=parent,
+        references=references,
+        signing_time=signing_time,
+    )
+    signature = template.signature
+    ctx = xmlsec.SignatureContext()
+    ctx.key = _xmlsec_private_key(key)
+    for element, attribute in template.ids:
+        ctx.register_id(element, attribute)
+    try:
+        ctx.sign(signature)
+    except xmlsec.Error as exc:
+        holder = signature.getparent()
+        if holder is not None:
+            holder.remove(signature)
+        raise SigningError("sign.failed", f"libxmlsec1 could not sign: {exc}") from None
+
+    key_info = etree.Element(f"{{{DSIG_NS}}}KeyInfo")
+    x509_data = _ds(key_info, "X509Data")
+    _ds(x509_data, "X509SubjectName").text = chain[0].subject.rfc4514_string()
+    for cert in chain:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        _ds(x509_data, "X509Certificate").text = base64.b64encode(der).decode("ascii")
+    signature.insert(2, key_info)
+    return signature

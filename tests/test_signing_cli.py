@@ -1,0 +1,135 @@
+"""``axis sign`` and ``axis verify``: real files in a temp dir, exit codes 0/1/2, readable output."""
+
+# ruff: noqa: F811  (pytest fixtures imported from tests.signing_fixtures are parameters)
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from axis.cli import main
+from edxml.xmlsafe import parse_xml
+from signing.algorithms import DSIG_NS
+from signing.pki import TestPki
+from signing.samples import sample_edxml, signed_edxml
+from tests.conftest import shared_path
+from tests.signing_fixtures import revocation_server, test_pki  # noqa: F401
+
+
+@pytest.fixture
+def signed_file(test_pki: TestPki, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    source = tmp_path / "công_văn.edxml"
+    source.write_bytes(sample_edxml("000.00.01.H53"))
+    issued = test_pki.agency_rsa2048
+    code = main(
+        [
+            "sign",
+            str(source),
+            "--key",
+            str(issued.key_path),
+            "--cert",
+            str(issued.cert_path),
+            "--chain",
+            str(test_pki.sub_ca.cert_path),
+        ]
+    )
+    assert code == 0
+    signed = tmp_path / "công_văn.signed.edxml"
+    signed.write_bytes(capsys.readouterr().out.encode("utf-8"))
+    return signed
+
+
+def test_axis_sign_then_verify_prints_valid_and_the_signer(
+    signed_file: Path, test_pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["verify", str(signed_file), "--trust", str(test_pki.trust_dir)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("valid")
+    assert "VĂN PHÒNG UBND TỈNH TÂY NINH" in out
+    assert "whole-document" in out
+
+
+def test_axis_verify_json_is_machine_readable(
+    signed_file: Path, test_pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["verify", str(signed_file), "--trust", str(test_pki.trust_dir), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["status"] == "valid"
+    assert report["signatures"][0]["signature_method"] == "rsa-sha256"
+
+
+def _attack(name: str, signed: bytes, test_pki: TestPki) -> bytes:
+    if name == "tampered":
+        return signed.replace(b"<edXML:CodeNumber>123<", b"<edXML:CodeNumber>999<")
+    if name == "comment-injected":
+        return signed.replace(b"<edXML:CodeNumber>123<", b"<edXML:CodeNumber>1<!---->23<")
+    if name == "xslt-transform":
+        tree = parse_xml(signed)
+        transforms = tree.getroot().find(f".//{{{DSIG_NS}}}Transforms")
+        assert transforms is not None
+        etree.SubElement(
+            transforms,
+            f"{{{DSIG_NS}}}Transform",
+            Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116",
+        )
+        return etree.tostring(tree)
+    issued = getattr(test_pki, name)
+    return signed_edxml(issued.key, [issued.cert], sender="000.00.01.H53")
+
+
+@pytest.mark.parametrize(
+    ("attack", "reason"),
+    [
+        ("tampered", "sig.digest_mismatch"),
+        ("comment-injected", "sig.comment_in_signed_data"),
+        ("xslt-transform", "sig.transform_forbidden"),
+        ("expired", "cert.expired"),
+        ("other_leaf", "cert.untrusted_root"),
+        ("weak_rsa1024", "cert.weak_key"),
+    ],
+)
+def test_axis_verify_on_an_attack_file_prints_invalid_with_the_reason(
+    attack: str,
+    reason: str,
+    signed_file: Path,
+    test_pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    target = tmp_path / f"{attack}.edxml"
+    target.write_bytes(_attack(attack, signed_file.read_bytes(), test_pki))
+    code = main(["verify", str(target), "--trust", str(test_pki.trust_dir)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.startswith(f"invalid  {reason}")
+
+
+def test_axis_verify_exit_2_on_unreadable_file_and_bad_trust_dir(
+    tmp_path: Path, test_pki: TestPki, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["verify", str(tmp_path / "missing.edxml"), "--trust", str(test_pki.trust_dir)]) == 2
+    )
+    assert main(["verify", str(tmp_path), "--trust", str(tmp_path / "no-such-dir")]) == 2
+    err = capsys.readouterr().err
+    assert "verify.unreadable" in err
+    assert "trust." in err
+
+
+def test_axis_verify_real_tax_notice_at_its_signing_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sample = shared_path("signed-samples", "taxauthority_notice_rsa-sha256_2.xml")
+    trust = tmp_path / "trust"
+    (trust / "intermediates").mkdir(parents=True)
+    (trust / "root.pem").write_bytes(shared_path("pki", "vgca_root_g2.pem").read_bytes())
+    (trust / "intermediates" / "sub.pem").write_bytes(
+        shared_path("pki", "vgca_sub_g2_nha_nuoc.pem").read_bytes()
+    )
+    args = ["verify", str(sample), "--trust", str(trust), "--profile", "tax-message"]
+    assert main([*args, "--at", "2022-01-19T14:43:21+07:00"]) == 0
+    assert "TỔNG CỤC THUẾ" in capsys.readouterr().out
