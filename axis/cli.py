@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from axis.commands import (
     CommandGroup,
+    config_cmd,
     edxml_cmd,
     pki_cmd,
     registry_cmd,
@@ -23,6 +24,7 @@ from axis.logs import configure_logging
 
 GROUPS: tuple[CommandGroup, ...] = (
     run_cmd.GROUP,
+    config_cmd.GROUP,
     edxml_cmd.GROUP,
     registry_cmd.GROUP,
     pki_cmd.GROUP,
