@@ -171,15 +171,15 @@ def comment_in_covered(
     truncates the text. edXML and the tax messages have no use for comments in signed data, so a
     comment there is refused instead of being silently ignored.
     """
+    if any(
+        isinstance(t, str) and t.endswith("#WithComments")
+        for r in resolved
+        for t in r.facts.transforms
+    ):
+        return None  # comments are signed content under a *WithComments transform
     root = signature.getroottree().getroot()
     targets = [r.target if r.target is not None else root for r in resolved]
     for target in targets:
-        if any(
-            isinstance(t, str) and t.endswith("#WithComments")
-            for r in resolved
-            for t in r.facts.transforms
-        ):
-            continue
         for node in target.iter(etree.Comment, etree.ProcessingInstruction):
             if signature not in node.iterancestors():
                 return node

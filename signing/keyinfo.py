@@ -56,6 +56,15 @@ def _int(element: etree._Element | None, where: str) -> int:
     return int.from_bytes(_b64(element.text, where), "big")
 
 
+_DS = f"{{{DSIG_NS}}}"
+_DSIG11 = f"{{{DSIG11_NS}}}"
+_KEY_INFO = _DS + "KeyInfo"
+_KEY_VALUE = _DS + "KeyValue"
+_X509_DATA = _DS + "X509Data"
+_X509_CERTIFICATE = _DS + "X509Certificate"
+_DER_KEY_VALUE = _DSIG11 + "DEREncodedKeyValue"
+
+
 def _key_value(key_info: etree._Element, where: str) -> PublicKey | None:
     rsa_el = key_info.find("ds:KeyValue/ds:RSAKeyValue", _NS)
     if rsa_el is not None:
@@ -111,9 +120,6 @@ def _load_der(der: bytes) -> x509.Certificate:
     return cert
 
 
-_X509_CERTIFICATES = f"{{{DSIG_NS}}}X509Data/{{{DSIG_NS}}}X509Certificate"
-
-
 @lru_cache(maxsize=1024)
 def _certificates(
     texts: tuple[str, ...], where: str
@@ -141,14 +147,32 @@ def _leaf_index(ders: tuple[bytes, ...]) -> int:
     return 0
 
 
-def read_key_info(signature: etree._Element, where: str) -> KeyMaterial:
-    """Certificates and KeyValue of one signature (raises ``sig.key_info``/``sig.key_mismatch``)."""
-    key_info = signature.find("ds:KeyInfo", _NS)
+def read_key_info(
+    signature: etree._Element, where: str, children: list[etree._Element] | None = None
+) -> KeyMaterial:
+    """Certificates and KeyValue of one signature (raises ``sig.key_info``/``sig.key_mismatch``).
+
+    ``children`` is ``list(signature)`` when the caller has it (no second scan of the signature).
+    """
+    if children is None:
+        key_info = next(signature.iterchildren(_KEY_INFO), None)
+    else:
+        key_info = next((c for c in children if c.tag == _KEY_INFO), None)
     if key_info is None:
         return KeyMaterial(None, (), None)
-    texts = tuple(cert_el.text or "" for cert_el in key_info.iterfind(_X509_CERTIFICATES))
-    leaf, others = _certificates(texts, where) if texts else (None, ())
-    key_value = _key_value(key_info, where)
+    # one pass over KeyInfo's few children: the certificates, and whether a KeyValue or
+    # DEREncodedKeyValue is there at all (the usual KeyInfo has X509Data only, and the
+    # Python-evaluated paths of _key_value are then skipped)
+    texts: list[str] = []
+    has_key_value = False
+    for child in key_info:
+        tag = child.tag
+        if tag == _X509_DATA:
+            texts.extend(c.text or "" for c in child if c.tag == _X509_CERTIFICATE)
+        elif tag in (_KEY_VALUE, _DER_KEY_VALUE):
+            has_key_value = True
+    leaf, others = _certificates(tuple(texts), where) if texts else (None, ())
+    key_value = _key_value(key_info, where) if has_key_value else None
     if leaf is not None and key_value is not None:
         leaf_key = leaf.public_key()
         if not isinstance(leaf_key, PublicKey) or _spki(leaf_key) != _spki(key_value):

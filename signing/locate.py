@@ -12,7 +12,6 @@ signatures), and ``ANYWHERE`` (conformance vectors only; never for traffic).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -93,49 +92,47 @@ class Located:
     ambiguous: tuple[etree._Element, ...] = ()
 
 
+_SCAN_SIBLINGS = 16
+
+
 def element_path(element: etree._Element) -> str:
-    """``/edXML/edXMLEnvelope/edXMLHeader/Signature``: local names, ``[n]`` for repeats."""
+    """``/edXML/edXMLEnvelope/edXMLHeader/Signature``: local names, ``[n]`` for repeats.
+
+    Under a parent with many children, siblings of the same tag are counted with lxml's C-level
+    ``itersiblings`` rather than a Python list of every child; this runs for every report.
+    """
     parts: list[str] = []
     node: etree._Element | None = element
     while node is not None:
-        name = local_name(node.tag)
+        tag = node.tag
+        name = local_name(tag)
         parent = node.getparent()
         if parent is not None:
-            same = [c for c in parent if c.tag == node.tag]
-            if len(same) > 1:
-                name = f"{name}[{same.index(node) + 1}]"
+            if isinstance(tag, str) and len(parent) > _SCAN_SIBLINGS:
+                # many siblings (attachments): count in C instead of a Python list of them all
+                before = sum(1 for _ in node.itersiblings(tag, preceding=True))
+                repeated = before > 0 or next(node.itersiblings(tag), None) is not None
+            else:
+                same = [c for c in parent if c.tag == tag]
+                before, repeated = same.index(node), len(same) > 1
+            if repeated:
+                name = f"{name}[{before + 1}]"
         parts.append(name)
         node = parent
     return "/" + "/".join(reversed(parts))
 
 
-def _names(element: etree._Element) -> tuple[str, ...]:
-    names: list[str] = []
-    node: etree._Element | None = element
-    while node is not None:
-        names.append(local_name(node.tag))
-        node = node.getparent()
-    return tuple(reversed(names))
-
-
-def _parent_allowed(profile: SignatureProfile, parent: etree._Element) -> bool:
-    names = _names(parent)
+def _names_allowed(profile: SignatureProfile, ancestor_tags: list[str]) -> bool:
+    """Whether the parent path (the ancestors' tags: parent first, up to the root) is allowed."""
+    names = tuple([tag.rpartition("}")[2] for tag in reversed(ancestor_tags)])
     for allowed in profile.parent_paths:
+        if allowed == names:
+            return True
         if len(allowed) == len(names) and all(
             a in ("*", n) for a, n in zip(allowed, names, strict=True)
         ):
             return True
     return any(names[-len(suffix) :] == suffix for suffix in profile.any_depth_suffixes)
-
-
-def _inside_signature(element: etree._Element) -> bool:
-    return any(a.tag == _DSIG_SIGNATURE for a in element.iterancestors())
-
-
-def _all_signatures(root: etree._Element) -> Iterator[etree._Element]:
-    for element in root.iter(_DSIG_SIGNATURE):
-        if not _inside_signature(element):
-            yield element
 
 
 def locate(root: etree._Element, profile: SignatureProfile) -> Located:
@@ -147,9 +144,13 @@ def locate(root: etree._Element, profile: SignatureProfile) -> Located:
     """
     signatures: list[etree._Element] = []
     misplaced: list[etree._Element] = []
-    for element in _all_signatures(root):
-        parent = element.getparent()
-        if profile.anywhere or (parent is not None and _parent_allowed(profile, parent)):
+    for element in root.iter(_DSIG_SIGNATURE):
+        # one walk up serves both questions: inside another Signature? allowed parent path?
+        # (ancestors are elements, so their tags are strings)
+        tags: list[str] = [a.tag for a in element.iterancestors()]
+        if _DSIG_SIGNATURE in tags:
+            continue
+        if profile.anywhere or (tags and _names_allowed(profile, tags)):
             signatures.append(element)
         else:
             misplaced.append(element)
@@ -163,13 +164,15 @@ def locate(root: etree._Element, profile: SignatureProfile) -> Located:
         for name in allowed[1:]:
             if holder is None:
                 break
-            matches = [c for c in holder if isinstance(c.tag, str) and local_name(c.tag) == name]
+            # "{*}name": elements of this local name in any namespace or none, filtered in C
+            matches = list(holder.iterchildren("{*}" + name))
             if len(matches) > 1:
                 ambiguous.extend(matches[1:])
             holder = matches[0] if matches else None
         if holder is None:
             continue
-        for child in holder:
+        wanted = ["{*}" + name for name in profile.placeholders]
+        for child in holder.iterchildren("{*}Signature", *wanted):
             name = local_name(child.tag)
             if name in profile.placeholders:
                 placeholders.append(child)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
@@ -59,15 +60,46 @@ class SignedInfoFacts:
 
 
 _DS = f"{{{DSIG_NS}}}"
-_DIGEST_VALUES = f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue"
+_SIGNED_INFO = _DS + "SignedInfo"
+_REFERENCE = _DS + "Reference"
+_DIGEST_VALUE = _DS + "DigestValue"
+_SIGNATURE_VALUE = _DS + "SignatureValue"
+_KEY_INFO = _DS + "KeyInfo"
+_C14N_METHOD = _DS + "CanonicalizationMethod"
+_SIGNATURE_METHOD = _DS + "SignatureMethod"
+_TRANSFORMS = _DS + "Transforms"
+_TRANSFORM = _DS + "Transform"
+_DIGEST_METHOD = _DS + "DigestMethod"
+_MANIFEST = _DS + "Manifest"
+_FORBIDDEN_KEY_INFO = ("{*}RetrievalMethod", "{*}KeyInfoReference")
+
+# Tree walks below use lxml's C-level ``iterchildren``/``iter`` with a tag filter rather than
+# ``find``/``findall`` path strings, which lxml evaluates in Python (ElementPath) on every call.
 
 
-def _child(parent: etree._Element, name: str) -> etree._Element | None:
-    return next(parent.iterchildren(_DS + name), None)
+def _first_by_tag(children: list[etree._Element]) -> dict[object, etree._Element]:
+    """The first child of each tag, from one pass (XML-DSig parents hold a handful of children,
+    where a plain scan is cheaper than one tag-filtered lxml iterator per name)."""
+    first: dict[object, etree._Element] = {}
+    for child in children:
+        first.setdefault(child.tag, child)
+    return first
 
 
 def _text(element: etree._Element | None) -> str:
-    return "".join(str(t) for t in element.itertext()).strip() if element is not None else ""
+    if element is None:
+        return ""
+    if not len(element):  # no children, comments or PIs: the text is all there is
+        return (element.text or "").strip()
+    return "".join(str(t) for t in element.itertext()).strip()
+
+
+@lru_cache(maxsize=64)
+def _allowed_methods(
+    methods: frozenset[str], allow_sha1: bool, legacy: frozenset[str]
+) -> frozenset[str]:
+    """The allow-list with the legacy SHA-1 URIs when allowed (a union computed once)."""
+    return methods | legacy if allow_sha1 else methods
 
 
 def _b64(text: str) -> bytes | None:
@@ -78,22 +110,34 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
-def check_not_dummy(signature: etree._Element) -> None:
+def check_not_dummy(
+    signature: etree._Element, children: list[etree._Element] | None = None
+) -> None:
     """Raise :class:`SignatureAbsentError` for an empty or dummy signature (real producers do).
 
     Dummy means: no SignatureValue text, a value made of one repeated character (``AAAA…``), or
     no digest values and no key material at all. Garbled or truncated base64 is *not* dummy:
     that is reported as a malformed signature, so a broken signature can never pass as "absent"
-    under ``verify-if-present``.
+    under ``verify-if-present``. ``children`` is ``list(signature)`` when the caller has it.
     """
-    value_el = signature.find(_DS + "SignatureValue")
+    if children is None:
+        children = list(signature)
+    first = _first_by_tag(children)
+    value_el = first.get(_SIGNATURE_VALUE)
     value = (value_el.text or "") if value_el is not None else ""
     compact = "".join(value.split()).rstrip("=")
     if not compact or (len(set(compact[:64])) == 1 and len(set(compact)) == 1):
         raise SignatureAbsentError("the signature value is empty or a dummy")
-    if any((d.text or "").strip() for d in signature.iterfind(_DIGEST_VALUES)):
-        return
-    key_info = signature.find(_DS + "KeyInfo")
+    for signed_info in children:
+        if signed_info.tag != _SIGNED_INFO:
+            continue
+        for reference in signed_info:
+            if reference.tag != _REFERENCE:
+                continue
+            for digest in reference:
+                if digest.tag == _DIGEST_VALUE and (digest.text or "").strip():
+                    return
+    key_info = first.get(_KEY_INFO)
     if key_info is None or not _text(key_info):
         raise SignatureAbsentError("the signature carries no digests and no key")
 
@@ -114,21 +158,32 @@ def _check_algorithm(uri: str, allowed: frozenset[str], what: str, location: str
     )
 
 
-def precheck(signature: etree._Element, policy: SignaturePolicy, where: str) -> SignedInfoFacts:
-    """Check the shape and algorithms of one ``ds:Signature``; return what SignedInfo declares."""
-    children = [c for c in signature if isinstance(c.tag, str)]
-    names = [etree.QName(c).localname for c in children]
+def precheck(
+    signature: etree._Element,
+    policy: SignaturePolicy,
+    where: str,
+    nodes: list[etree._Element] | None = None,
+) -> SignedInfoFacts:
+    """Check the shape and algorithms of one ``ds:Signature``; return what SignedInfo declares.
+
+    ``nodes`` is ``list(signature)`` when the caller has it (every child node, comments too).
+    """
+    children = [c for c in (list(signature) if nodes is None else nodes) if isinstance(c.tag, str)]
+    names = [c.tag.rpartition("}")[2] for c in children]
     if names[:2] != ["SignedInfo", "SignatureValue"] or names.count("SignedInfo") != 1:
         raise SignatureRefusedError(
             ReasonCode.MALFORMED, "Signature must start with SignedInfo then SignatureValue", where
         )
     signed_info = children[0]
+    first = _first_by_tag(children)
     value = _b64(_text(children[1]))
     if not value:
         raise SignatureRefusedError(ReasonCode.MALFORMED, "SignatureValue is not base64", where)
 
-    c14n_el = _child(signed_info, "CanonicalizationMethod")
-    method_el = _child(signed_info, "SignatureMethod")
+    info_children = list(signed_info)
+    info_first = _first_by_tag(info_children)
+    c14n_el = info_first.get(_C14N_METHOD)
+    method_el = info_first.get(_SIGNATURE_METHOD)
     if c14n_el is None or method_el is None:
         raise SignatureRefusedError(
             ReasonCode.MALFORMED, "SignedInfo lacks CanonicalizationMethod/SignatureMethod", where
@@ -143,9 +198,12 @@ def precheck(signature: etree._Element, policy: SignaturePolicy, where: str) -> 
         raise SignatureRefusedError(
             ReasonCode.ALGORITHM_FORBIDDEN, "SignatureMethod parameters (HMACOutputLength)", where
         )
-    _check_algorithm(signature_method, policy.allowed_signature_methods, "SignatureMethod", where)
+    allowed_signature_methods = _allowed_methods(
+        policy.signature_methods, policy.allow_sha1, alg.LEGACY_SHA1_SIGNATURE_METHODS
+    )
+    _check_algorithm(signature_method, allowed_signature_methods, "SignatureMethod", where)
 
-    reference_elements = signed_info.findall(_DS + "Reference")
+    reference_elements = [c for c in info_children if c.tag == _REFERENCE]
     if not reference_elements:
         raise SignatureRefusedError(ReasonCode.MALFORMED, "SignedInfo holds no Reference", where)
     if len(reference_elements) > policy.max_references:
@@ -154,6 +212,9 @@ def precheck(signature: etree._Element, policy: SignaturePolicy, where: str) -> 
             f"{len(reference_elements)} references exceed the limit of {policy.max_references}",
             where,
         )
+    allowed_digest_methods = _allowed_methods(
+        policy.digest_methods, policy.allow_sha1, alg.LEGACY_SHA1_DIGEST_METHODS
+    )
     references: list[ReferenceFacts] = []
     for index, ref in enumerate(reference_elements, start=1):
         uri = ref.get("URI")
@@ -165,9 +226,10 @@ def precheck(signature: etree._Element, policy: SignaturePolicy, where: str) -> 
                 ref_where,
             )
         transforms: list[str] = []
-        transforms_el = _child(ref, "Transforms")
+        ref_first = _first_by_tag(list(ref))
+        transforms_el = ref_first.get(_TRANSFORMS)
         if transforms_el is not None:
-            transform_elements = transforms_el.findall(_DS + "Transform")
+            transform_elements = [t for t in transforms_el if t.tag == _TRANSFORM]
             if len(transform_elements) > policy.max_transforms:
                 raise SignatureRefusedError(
                     ReasonCode.TOO_MANY_TRANSFORMS,
@@ -191,23 +253,25 @@ def precheck(signature: etree._Element, policy: SignaturePolicy, where: str) -> 
                         ref_where,
                     )
                 transforms.append(t_uri)
-        digest_el = _child(ref, "DigestMethod")
+        digest_el = ref_first.get(_DIGEST_METHOD)
         digest = digest_el.get("Algorithm", "") if digest_el is not None else ""
-        _check_algorithm(digest, policy.allowed_digest_methods, "DigestMethod", ref_where)
-        if _b64(_text(_child(ref, "DigestValue"))) is None:
+        _check_algorithm(digest, allowed_digest_methods, "DigestMethod", ref_where)
+        if _b64(_text(ref_first.get(_DIGEST_VALUE))) is None:
             raise SignatureRefusedError(
                 ReasonCode.MALFORMED, "DigestValue is not base64", ref_where
             )
         references.append(ReferenceFacts(uri, tuple(transforms), digest, ref))
 
-    if signature.find(".//{http://www.w3.org/2000/09/xmldsig#}Manifest") is not None:
+    if next(signature.iter(_MANIFEST), None) is not None:  # the Signature itself is no Manifest
         raise SignatureRefusedError(
             ReasonCode.REFERENCE_URI, "Manifest references are not followed", where
         )
-    key_info = _child(signature, "KeyInfo")
-    if key_info is not None:
+    key_info = first.get(_KEY_INFO)
+    # one C-level walk finds either; a second only when one is there, to name RetrievalMethod
+    # first as before
+    if key_info is not None and next(key_info.iter(*_FORBIDDEN_KEY_INFO), None) is not None:
         for forbidden in ("RetrievalMethod", "KeyInfoReference"):
-            if key_info.find(f".//{{*}}{forbidden}") is not None:
+            if next(key_info.iter("{*}" + forbidden), None) is not None:
                 raise SignatureRefusedError(
                     ReasonCode.KEY_INFO, f"KeyInfo/{forbidden} is never followed", where
                 )

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TypeAlias
@@ -71,7 +71,10 @@ class _Prepared:
     facts: SignedInfoFacts
     resolved: tuple[ResolvedReference, ...]
     keys: KeyMaterial
-    base: SignatureDetail
+    cover: CoverageFacts
+    claimed_signing_time: str | None
+    signer_subject: str | None
+    signer_serial: str | None
 
 
 # --- validators are cached per (trust store, path policy, fetcher) so the per-certificate cache
@@ -110,40 +113,51 @@ def validator_for(
 # Subject strings and agency codes by certificate *identity*: KeyInfo certificates are parsed once
 # per distinct text (signing.keyinfo caches them) and path results are cached, so the same objects
 # come back document after document; hashing a Certificate (its DER) costs more than the lookup.
-_BY_IDENTITY: dict[int, tuple[x509.Certificate, str, frozenset[str]]] = {}
+_BY_IDENTITY: dict[int, tuple[x509.Certificate, str, frozenset[str], str]] = {}
 _MAX_IDENTITIES = 4096
 
 
-def _facts_of(cert: x509.Certificate) -> tuple[x509.Certificate, str, frozenset[str]]:
+def _facts_of(cert: x509.Certificate) -> tuple[x509.Certificate, str, frozenset[str], str]:
+    """(certificate, subject, agency codes upper-cased, serial in hex) by certificate identity."""
     hit = _BY_IDENTITY.get(id(cert))
     if hit is not None and hit[0] is cert:
         return hit
     if len(_BY_IDENTITY) >= _MAX_IDENTITIES:
         _BY_IDENTITY.clear()
-    entry = (cert, cert.subject.rfc4514_string(), frozenset(c.upper() for c in agency_codes(cert)))
+    entry = (
+        cert,
+        cert.subject.rfc4514_string(),
+        frozenset(c.upper() for c in agency_codes(cert)),
+        format(cert.serial_number, "X"),
+    )
     _BY_IDENTITY[id(cert)] = entry
     return entry
 
 
-_KEYS: dict[int, tuple[x509.Certificate, PublicKey]] = {}
+_KEYS: dict[int, tuple[x509.Certificate, PublicKey, int | None]] = {}
 
 
-def _public_key(cert: x509.Certificate) -> PublicKey:
-    """``cert.public_key()`` by certificate identity (see ``_BY_IDENTITY``)."""
+def _key_entry(cert: x509.Certificate) -> tuple[x509.Certificate, PublicKey, int | None]:
+    """(certificate, ``cert.public_key()``, RSA size or ``None``) by certificate identity."""
     hit = _KEYS.get(id(cert))
     if hit is not None and hit[0] is cert:
-        return hit[1]
+        return hit
     key = cert.public_key()
     if not isinstance(key, PublicKey):
         raise TypeError(f"unsupported key type {type(key).__name__}")
     if len(_KEYS) >= _MAX_IDENTITIES:
         _KEYS.clear()
-    _KEYS[id(cert)] = (cert, key)
-    return key
+    entry = (cert, key, key.key_size if isinstance(key, rsa.RSAPublicKey) else None)
+    _KEYS[id(cert)] = entry
+    return entry
 
 
 def _subject(cert: x509.Certificate) -> str:
     return _facts_of(cert)[1]
+
+
+def _serial(cert: x509.Certificate) -> str:
+    return _facts_of(cert)[3]
 
 
 def names_agency(cert: x509.Certificate, code: str) -> bool:
@@ -202,6 +216,7 @@ class _Run:
         self.policy = policy
         self.at = at or datetime.now(UTC)
         self.time_source = "caller" if at is not None else "verifier-clock"
+        self.sender: etree._Element | None = None
 
     def prepare(self, root: etree._Element) -> SignatureReport | list[_Prepared]:
         """Steps 2-3 for every signature; a report when the document is already decided."""
@@ -264,25 +279,28 @@ class _Run:
             what = "an empty DigitalSignature placeholder" if found.placeholders else "no signature"
             return _absent(policy, what, where, self.at)
 
-        needs_ids = any(
-            (ref.get("URI") or "").startswith("#")
-            for element in found.signatures
-            for ref in element.iterfind(f"{{{alg.DSIG_NS}}}SignedInfo/{{{alg.DSIG_NS}}}Reference")
-        )
-        ids = id_index(root) if needs_ids else {}
+        # the sender element is looked up now, while the tree is in cache (it is only *judged*
+        # in step 6, after the crypto, so the order of refusals is unchanged)
+        if policy.require_sender_binding and profile.sender_path is not None:
+            self.sender = _find_path(root, profile.sender_path)
+        # the ID index (a walk over every element) is built only when a reference is "#id"
+        ids: dict[str, list[tuple[etree._Element, str]]] | None = None
         prepared: list[_Prepared] = []
         for element in found.signatures:
             where = element_path(element)
+            children = list(element)  # read once for the dummy test, pre-check and KeyInfo
             try:
-                check_not_dummy(element)
+                check_not_dummy(element, children)
             except SignatureAbsentError as absent:
                 if len(found.signatures) == 1:
                     return _absent(policy, str(absent), where, self.at)
                 return _refused(policy, ReasonCode.MALFORMED, str(absent), where, self.at)
             try:
-                facts = precheck(element, policy, where)
-                resolved = resolve_references(element, facts.references, ids, profile)
-                keys = read_key_info(element, where)
+                facts = precheck(element, policy, where, children)
+                if ids is None and any(r.uri.startswith("#") for r in facts.references):
+                    ids = id_index(root)
+                resolved = resolve_references(element, facts.references, ids or {}, profile)
+                keys = read_key_info(element, where, children)
                 comment = comment_in_covered(element, resolved) if policy.refuse_comments else None
                 if comment is not None:
                     raise SignatureRefusedError(
@@ -300,25 +318,19 @@ class _Run:
                 return _refused(
                     policy, ReasonCode.MALFORMED, f"unreadable signature: {exc}", where, self.at
                 )
-            cover = coverage_of(element, resolved)
-            base = SignatureDetail(
-                location=where,
-                valid=False,
-                reason=ReasonCode.ERROR,
-                message="",
-                signature_method=alg.short_name(facts.signature_method),
-                digest_methods=tuple(alg.short_name(r.digest_method) for r in facts.references),
-                c14n_method=alg.short_name(facts.c14n_method),
-                legacy_sha1=facts.legacy_sha1,
-                coverage=cover.coverage,
-                covered=cover.covered,
-                claimed_signing_time=_claimed_signing_time(element),
-                validated_at=self.at,
-                time_source=self.time_source,
-                signer_subject=_subject(keys.leaf) if keys.leaf is not None else None,
-                signer_serial=format(keys.leaf.serial_number, "X") if keys.leaf else None,
+            prepared.append(
+                _Prepared(
+                    element,
+                    where,
+                    facts,
+                    resolved,
+                    keys,
+                    coverage_of(element, resolved),
+                    _claimed_signing_time(element),
+                    _subject(keys.leaf) if keys.leaf is not None else None,
+                    _serial(keys.leaf) if keys.leaf is not None else None,
+                )
             )
-            prepared.append(_Prepared(element, where, facts, resolved, keys, base))
         return prepared
 
     def finish(
@@ -359,30 +371,48 @@ class _Run:
     def _finish_one(
         self, root: etree._Element, item: _Prepared, path: PathResult | None, trust: Trust
     ) -> SignatureDetail:
-        updates: dict[str, Any] = {}
+        facts = item.facts
+        # Everything the detail states except the verdict, gathered before the crypto: Python work
+        # right after libxmlsec1 runs with cold caches, so as little as possible is left for then.
+        fields: dict[str, Any] = {
+            "location": item.where,
+            "signer_subject": item.signer_subject,
+            "signer_serial": item.signer_serial,
+            "issuer_chain": tuple(_subject(c) for c in path.chain[1:]) if path else (),
+            "signature_method": alg.short_name(facts.signature_method),
+            "digest_methods": tuple(alg.short_name(r.digest_method) for r in facts.references),
+            "c14n_method": alg.short_name(facts.c14n_method),
+            "legacy_sha1": facts.legacy_sha1,
+            "coverage": item.cover.coverage,
+            "covered": item.cover.covered,
+            "claimed_signing_time": item.claimed_signing_time,
+            "validated_at": path.validated_at if path is not None else self.at,
+            "time_source": self.time_source,
+            "revocation_status": path.revocation.status if path is not None else None,
+            "revocation_source": path.revocation.source if path is not None else None,
+            "revocation_detail": path.revocation.detail if path is not None else None,
+        }
 
         def done(
             valid: bool, reason: ReasonCode, message: str, location: str | None = None
         ) -> SignatureDetail:
-            return replace(
-                item.base,
-                **updates,
-                valid=valid,
-                reason=reason,
-                message=message,
-                failed_reference=location,
+            """The one detail of this signature, built once with its verdict (no copies)."""
+            return SignatureDetail(
+                valid=valid, reason=reason, message=message, failed_reference=location, **fields
             )
 
-        if path is not None:
-            updates = {
-                "issuer_chain": tuple(_subject(c) for c in path.chain[1:]),
-                "revocation_status": path.revocation.status,
-                "revocation_source": path.revocation.source,
-                "revocation_detail": path.revocation.detail,
-                "validated_at": path.validated_at,
-            }
-            if not path.ok:
-                return done(False, ReasonCode.from_path_reason(path.reason), path.message)
+        if path is not None and not path.ok:
+            return done(False, ReasonCode.from_path_reason(path.reason), path.message)
+        # Step 6 is *evaluated* here, before the crypto, and its detail built, but it is only
+        # *returned* once the crypto has passed: the refusal order of SIGNATURES.md §4.3 is
+        # unchanged (step 6 is a pure function of the tree and the certificate; nothing in it
+        # depends on the crypto outcome, and a crypto failure still wins).
+        policy_refusal = self._policy_checks(root, item)
+        if policy_refusal is not None:
+            after_crypto = done(False, *policy_refusal)
+        else:
+            sha1 = " (legacy SHA-1, allowed by policy)" if item.facts.legacy_sha1 else ""
+            after_crypto = done(True, ReasonCode.OK, f"valid{sha1}")
         candidates = self._keys(item, trust)
         if not candidates:
             return done(False, ReasonCode.CERT_UNTRUSTED_ROOT, "no trusted key for this signature")
@@ -395,9 +425,9 @@ class _Run:
             if weak:
                 return done(False, ReasonCode.CERT_WEAK_KEY, weak)
             try:
-                public = _public_key(key) if isinstance(key, x509.Certificate) else key
+                # the certificate itself: signing.engine caches its libxmlsec1 key by identity
                 verify_with_key(
-                    item.element, item.facts, item.resolved, xmlsec_key(public), item.where
+                    item.element, item.facts, item.resolved, xmlsec_key(key), item.where
                 )
                 last = None
                 break
@@ -413,11 +443,7 @@ class _Run:
                     "KeyInfo names no key we can use, and no pinned key verifies the signature",
                 )
             return done(False, last.reason, last.message, last.location)
-        refusal = self._policy_checks(root, item)
-        if refusal is not None:
-            return done(False, *refusal)
-        sha1 = " (legacy SHA-1, allowed by policy)" if item.facts.legacy_sha1 else ""
-        return done(True, ReasonCode.OK, f"valid{sha1}")
+        return after_crypto  # the crypto passed: now step 6's verdict counts
 
     def _keys(self, item: _Prepared, trust: Trust) -> list[x509.Certificate | PublicKey]:
         if not isinstance(trust, PinnedKeys):
@@ -438,13 +464,11 @@ class _Run:
         """Coverage and sender binding (step 6); ``None`` when the policy is met."""
         policy = self.policy
         profile = policy.profile
-        base = item.base
+        base = item.cover
         if (
             policy.require_full_coverage
             and profile.name == "edxml"
-            and not covers_edxml_attachments(
-                item.element, CoverageFacts(base.coverage, base.covered)
-            )
+            and not covers_edxml_attachments(item.element, base)
         ):
             covered = ", ".join(base.covered) or "nothing"
             return (
@@ -452,7 +476,7 @@ class _Run:
                 f"the signature covers {covered}, not the whole document with its attachments",
             )
         if policy.require_sender_binding and profile.sender_path is not None:
-            sender = _find_path(root, profile.sender_path)
+            sender = self.sender
             code = (sender.text or "").strip() if sender is not None else ""
             leaf = item.keys.leaf
             if sender is None or not code:
@@ -481,16 +505,35 @@ def _path_of_node(node: etree._Element, root: etree._Element) -> str:
 
 
 @lru_cache(maxsize=64)
-def _compiled_path(namespace: str | None, path: tuple[str, ...]) -> etree.ETXPath:
+def _path_tags(namespace: str | None, path: tuple[str, ...]) -> tuple[str, ...]:
     prefix = f"{{{namespace}}}" if namespace else ""
-    return etree.ETXPath("/" + "/".join(prefix + name for name in path))
+    return tuple(prefix + name for name in path)
 
 
 def _find_path(root: etree._Element, path: tuple[str, ...]) -> etree._Element | None:
-    """The element at ``path`` (local names, root first), all in the root's namespace."""
-    found = _compiled_path(etree.QName(root).namespace, path)(root)
-    if isinstance(found, list) and found and isinstance(found[0], etree._Element):
-        return found[0]
+    """The element at ``path`` (local names, root first), all in the root's namespace.
+
+    The first match in document order, as the absolute XPath ``/edXML/.../OrganId`` gives: the
+    candidates of the last name come from one C-level walk in document order, and the first
+    whose ancestors are exactly the path up to the document root is it (cheaper per document
+    than evaluating an XPath or a Python depth-first walk).
+    """
+    tags = _path_tags(etree.QName(root).namespace, path)
+    top = root.getroottree().getroot()
+    if not tags or top.tag != tags[0]:
+        return None
+    if len(tags) == 1:
+        return top
+    parents = tags[-2::-1]  # the expected parent first, the root last
+    for candidate in top.iter(tags[-1]):
+        node = candidate.getparent()
+        for tag in parents:
+            if node is None or node.tag != tag:
+                break
+            node = node.getparent()
+        else:
+            if node is None:
+                return candidate
     return None
 
 
@@ -500,9 +543,12 @@ def _is_covered(element: etree._Element, item: _Prepared) -> bool:
 
 
 def _weak_key(key: x509.Certificate | PublicKey, min_bits: int) -> str | None:
-    public = _public_key(key) if isinstance(key, x509.Certificate) else key
-    if isinstance(public, rsa.RSAPublicKey) and public.key_size < min_bits:
-        return f"RSA key of {public.key_size} bits is under the minimum of {min_bits}"
+    if isinstance(key, x509.Certificate):
+        rsa_bits = _key_entry(key)[2]
+    else:
+        rsa_bits = key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+    if rsa_bits is not None and rsa_bits < min_bits:
+        return f"RSA key of {rsa_bits} bits is under the minimum of {min_bits}"
     return None
 
 

@@ -235,6 +235,17 @@ def test_second_validation_is_served_from_cache(
     assert (v.hits, v.misses) == (1, 1)
 
 
+def test_identity_cache_never_outlives_clear_cache(test_pki: TestPki, trust: TrustStore) -> None:
+    v = PathValidator(trust, policy=OFF)
+    cert = test_pki.agency_rsa2048.cert
+    assert not v.validate_sync(cert).from_cache
+    assert v.validate_sync(cert).from_cache  # the same object: the identity fast path
+    v.clear_cache()
+    again = v.validate_sync(cert)
+    assert (again.ok, again.from_cache) == (True, False)
+    assert (v.hits, v.misses) == (1, 2)
+
+
 def test_cache_respects_the_validity_window(test_pki: TestPki, trust: TrustStore) -> None:
     v = PathValidator(trust, policy=OFF)
     cert = test_pki.agency_rsa2048.cert
