@@ -58,6 +58,8 @@ def _tree(source: Source, limits: XmlLimits) -> tuple[etree._ElementTree, Spoole
 def _merge(schema: list[Problem], read: list[Problem], rules: list[Problem]) -> list[Problem]:
     """Reader and rule findings win over a schema finding at the same place (their codes are
     more precise); schema findings elsewhere are kept."""
+    if not schema and not read and not rules:
+        return []
     precise = {p.location for p in read} | {p.location for p in rules}
     merged = read + rules + [p for p in schema if p.location not in precise]
     merged.sort(key=lambda p: p.severity is not Severity.ERROR)

@@ -34,6 +34,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _PDF_MAGIC = b"%PDF-"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 _REPLACEMENT_CHAR = b"\xef\xbf\xbd"
+_SNIFF_BYTES = 1024  # how much of the decoded content the label checks look at
 
 
 def _extension(name: str | None) -> str:
@@ -100,7 +101,10 @@ def _sniff(head: bytes) -> str | None:
 
 
 def check_content(attachment: Attachment, location: str) -> list[Problem]:
-    """Decode the payload once (streamed into a hash) and check the bytes against the label.
+    """Check that the payload decodes and that its first bytes agree with the label.
+
+    :meth:`Payload.check` finds out whether the content decodes (with the same verdict and message
+    as a full decode) while decoding only the head that the label checks read.
 
     Finds: undecodable base64, a ZIP labelled as something else (and vice versa), a PDF mangled by
     a text decoding (U+FFFD replacement characters where binary bytes were), a ZIP that does not open.
@@ -115,13 +119,11 @@ def check_content(attachment: Attachment, location: str) -> list[Problem]:
                 Severity.WARNING,
             )
         ]
-    sink = _HeadSink(1024)
     try:
-        size = payload.decode_to(sink, location=location)
+        size, head = payload.check(_SNIFF_BYTES, location=location)
     except EdxmlError as exc:
         return [exc.as_problem()]
     problems: list[Problem] = []
-    head = sink.head
     kind = _sniff(head)
     label = (attachment.content_type or "").lower()
     if (
@@ -161,18 +163,3 @@ def check_content(attachment: Attachment, location: str) -> list[Problem]:
         except EdxmlError as exc:
             problems.append(exc.as_problem())
     return problems
-
-
-class _HeadSink:
-    """Keeps the first ``limit`` bytes written (for sniffing) and discards the rest."""
-
-    __slots__ = ("head", "limit")
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.head = b""
-
-    def write(self, data: bytes) -> int:
-        if len(self.head) < self.limit:
-            self.head += data[: self.limit - len(self.head)]
-        return len(data)

@@ -9,6 +9,7 @@ an exception, so one pass over a broken package reports everything wrong with it
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -43,7 +44,7 @@ from edxml.model import (
     TraceHeader,
     TraceHeaderList,
 )
-from edxml.names import XLINK_NS, local_name
+from edxml.names import EDXML_NS, XLINK_NS, XMLDSIG_NS, local_name
 from edxml.payload import Payload
 
 T = TypeVar("T")
@@ -53,6 +54,14 @@ Children = dict[str, list[Element]]
 _XLINK_HREF = f"{{{XLINK_NS}}}href"
 # The .NET sample's "agree to revoke/update" writer emits 14 where the spec says 15 (EDXML.md 2.2).
 _STATUS_ALIASES = {"14": StatusCode.CHANGE_ACCEPTED}
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+# Enum members by value: a dict lookup instead of an Enum call per value read.
+_PRIORITIES = {member.value: member for member in Priority}
+_BUSINESS_DOC_TYPES = {member.value: member for member in BusinessDocType}
+_STATUS_CODES = {member.value: member for member in StatusCode}
+
+# Text fields of a manifest Reference after ContentId, in the order of the model's fields.
+_REFERENCE_TEXTS = ("ContentType", "Description", "AttachmentName")
 
 
 def element_path(element: Element) -> str:
@@ -71,24 +80,201 @@ def element_path(element: Element) -> str:
     return "/" + "/".join(reversed(parts))
 
 
+# Full tag -> local name. lxml builds a new ``{ns}Local`` string on every ``.tag`` access; looking
+# it up here instead of slicing it gives back the same (hash-cached) name object every time, which
+# makes the index dicts below cheaper to build and to query. Bounded, so a hostile package with
+# endless distinct or huge tags cannot grow it: past the bound names are sliced as before.
+_LOCAL_NAMES: dict[str, str] = {}
+_LOCAL_NAMES_MAX = 1024
+_LOCAL_NAME_MAX_CHARS = 256
+
+
+def _local(tag: str) -> str:
+    name = tag[tag.rfind("}") + 1 :]
+    if len(_LOCAL_NAMES) < _LOCAL_NAMES_MAX and len(tag) <= _LOCAL_NAME_MAX_CHARS:
+        # Interned: the reader's literal names then match by identity in every index lookup.
+        name = _LOCAL_NAMES[tag] = sys.intern(name)
+    return name
+
+
+# The edXML vocabulary (every element name of the XSD, and the gateway's edXMLAttachments), cached
+# at import in both spellings real producers use (the edXML namespace, and none): checking a
+# package then adds nothing lasting to the cache, so its memory belongs to the module, not to the
+# first packages read. A name missing here is simply cached when first seen.
+_VOCABULARY = (
+    "Appendix",
+    "Appendixes",
+    "ApplicationType",
+    "Attachment",
+    "AttachmentEncoded",
+    "AttachmentName",
+    "Boundary",
+    "Business",
+    "BusinessDocReason",
+    "BusinessDocType",
+    "BusinessDocumentInfo",
+    "Bussiness",
+    "BussinessDocReason",
+    "BussinessDocType",
+    "BussinessDocumentInfo",
+    "Code",
+    "CodeNotation",
+    "CodeNumber",
+    "Competence",
+    "Content",
+    "ContentId",
+    "ContentTransferEncoded",
+    "ContentType",
+    "Department",
+    "DepartmentId",
+    "Description",
+    "DigitalSignature",
+    "Direction",
+    "DocumentId",
+    "DocumentInfo",
+    "DocumentReceiver",
+    "DocumentType",
+    "DueDate",
+    "Email",
+    "Fax",
+    "From",
+    "FullName",
+    "MessageHeader",
+    "Mobile",
+    "OrganAdd",
+    "OrganId",
+    "OrganIdList",
+    "OrganName",
+    "OrganizationInCharge",
+    "OtherInfo",
+    "PageAmount",
+    "Paper",
+    "Place",
+    "Position",
+    "Priority",
+    "PromulgationAmount",
+    "PromulgationDate",
+    "PromulgationInfo",
+    "Receiver",
+    "ReceiverList",
+    "ReceiverType",
+    "Reference",
+    "ReferenceCodes",
+    "ReplacementInfo",
+    "ReplacementInfoList",
+    "ReplyFors",
+    "ResponseFor",
+    "ResponseForTask",
+    "Signature",
+    "SignerInfo",
+    "SphereOfPromulgation",
+    "Staff",
+    "StaffId",
+    "StaffInfo",
+    "Status",
+    "StatusCode",
+    "SteeringType",
+    "Subject",
+    "TaskCode",
+    "Telephone",
+    "Timestamp",
+    "To",
+    "ToPlaces",
+    "TraceHeader",
+    "TraceHeaderList",
+    "Type",
+    "TypeDetail",
+    "TypeName",
+    "TyperNotation",
+    "Website",
+    "edXML",
+    "edXMLAttachments",
+    "edXMLBody",
+    "edXMLEnvelope",
+    "edXMLHeader",
+    "edXMLManifest",
+)
+for _name in _VOCABULARY:
+    _local(f"{{{EDXML_NS}}}{_name}")
+    _local(_name)
+_local(f"{{{XMLDSIG_NS}}}Signature")
+
+
 def children(element: Element) -> Children:
     """Child elements by local name, in document order (comments and PIs skipped)."""
     index: Children = {}
+    names = _LOCAL_NAMES
     for child in element:
-        tag = child.tag
-        if isinstance(tag, str):
-            index.setdefault(tag[tag.rfind("}") + 1 :], []).append(child)
+        try:
+            name = names[child.tag]
+        except KeyError:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue  # a comment or processing instruction (their tag is a factory)
+            name = _local(tag)
+        if name in index:
+            index[name].append(child)
+        else:
+            index[name] = [child]
     return index
 
 
 def text_of(element: Element) -> str | None:
     """The element's own text, stripped; ``None`` when empty (comments inside are skipped)."""
+    raw = element.text
     if len(element):
-        raw = (element.text or "") + "".join(child.tail or "" for child in element)
-    else:
-        raw = element.text or ""
-    stripped = raw.strip()
-    return stripped or None
+        raw = (raw or "") + "".join(child.tail or "" for child in element)
+    elif raw is None:
+        return None
+    return raw.strip() or None
+
+
+def _text(index: Children, name: str) -> str | None:
+    """:func:`text_of` the first child called ``name`` (inlined: this runs for every field)."""
+    found = index.get(name)
+    if found is None:
+        return None
+    element = found[0]
+    raw = element.text
+    if len(element):
+        raw = (raw or "") + "".join(child.tail or "" for child in element)
+    elif raw is None:
+        return None
+    return raw.strip() or None
+
+
+def _texts(index: Children, names: tuple[str, ...]) -> list[str | None]:
+    """:func:`_text` of each of ``names``: one call per record instead of one per field."""
+    values: list[str | None] = []
+    for name in names:
+        found = index.get(name)
+        if found is None:
+            values.append(None)
+            continue
+        element = found[0]
+        raw = element.text
+        if len(element):
+            raw = (raw or "") + "".join(child.tail or "" for child in element)
+        elif raw is None:
+            values.append(None)
+            continue
+        values.append(raw.strip() or None)
+    return values
+
+
+# Text fields of the leaf-only records, in the order of the model's fields.
+_ORGANIZATION_TEXTS = (
+    "OrganizationInCharge",
+    "OrganName",
+    "OrganAdd",
+    "Email",
+    "Telephone",
+    "Fax",
+    "Website",
+)
+_STAFF_INFO_TEXTS = ("Department", "DepartmentId", "Staff", "StaffId", "Email", "Mobile")
+_CODE_TEXTS = ("CodeNumber", "CodeNotation")
+_SIGNER_INFO_TEXTS = ("Competence", "Position", "FullName")
 
 
 @dataclass
@@ -101,7 +287,15 @@ class ReadResult:
 
 
 class _Reader:
-    """One read of one tree; collects problems as it goes."""
+    """One read of one tree; collects problems as it goes.
+
+    The hot path (a clean package) reads about sixty fields, so the per-field helpers are plain
+    functions over a children index (:func:`_text`, :func:`_texts`) and each record is filled from
+    a table of its field names; the order in which fields are read, and so the order of findings,
+    is the document model's order, as it always was.
+    """
+
+    __slots__ = ("mode", "problems", "spooled")
 
     def __init__(self, mode: Mode, spooled: Mapping[Element, Payload]) -> None:
         self.mode = mode
@@ -119,7 +313,10 @@ class _Reader:
 
     # -- leaf values ------------------------------------------------------------------------
     def first(self, index: Children, name: str, *aliases: str) -> Element | None:
-        for key in (name, *aliases):
+        found = index.get(name)
+        if found:
+            return found[0]
+        for key in aliases:
             found = index.get(key)
             if found:
                 return found[0]
@@ -130,18 +327,17 @@ class _Reader:
         found = self.first(index, *names)
         return fallback if found is None else found
 
-    def text(self, index: Children, name: str) -> str | None:
-        found = index.get(name)
-        return text_of(found[0]) if found else None
-
     def texts(self, index: Children, name: str) -> tuple[str, ...]:
-        return tuple(t for t in (text_of(e) for e in index.get(name, ())) if t is not None)
+        found = index.get(name)
+        if found is None:
+            return ()
+        return tuple([t for t in map(text_of, found) if t is not None])
 
     def typed(
         self, index: Children, name: str, convert: Callable[[str], T | None], what: str
     ) -> T | None:
         found = index.get(name)
-        if not found:
+        if found is None:
             return None
         raw = text_of(found[0])
         if raw is None:
@@ -152,14 +348,32 @@ class _Reader:
         return value
 
     def integer(self, index: Children, name: str) -> int | None:
-        return self.typed(index, name, _to_int, "integer")
+        found = index.get(name)
+        if found is None:
+            return None
+        raw = text_of(found[0])
+        if raw is None:
+            return None
+        try:
+            return int(raw)
+        except ValueError:
+            self.error("value.bad_integer", f"{name} {raw!r} is not a valid integer", found[0])
+            return None
 
     def date(self, index: Children, name: str) -> dt.date | None:
         found = index.get(name)
-        value = self.typed(index, name, parse_date, "date")
-        if value is not None and found and "-" in (found[0].text or ""):
+        if found is None:
+            return None
+        element = found[0]
+        raw = text_of(element)
+        if raw is None:
+            return None
+        value = parse_date(raw)
+        if value is None:
+            self.error("value.bad_date", f"{name} {raw!r} is not a valid date", element)
+        elif "-" in (element.text or ""):
             self.lenient(
-                "value.date_dashes", f"{name} uses yyyy-MM-dd; QCVN 102 writes yyyy/MM/dd", found[0]
+                "value.date_dashes", f"{name} uses yyyy-MM-dd; QCVN 102 writes yyyy/MM/dd", element
             )
         return value
 
@@ -173,46 +387,31 @@ class _Reader:
         return build(found[0], children(found[0])) if found else None
 
     # -- structures ---------------------------------------------------------------------------
-    def organization(self, element: Element, index: Children) -> Organization:
-        organ_id = self.text(index, "OrganId")
+    def organization(self, element: Element) -> Organization:
+        index = children(element)
+        organ_id = _text(index, "OrganId")
         if organ_id is None:
             self.error("header.organ_id_missing", "OrganId is missing or empty", element)
-        return Organization(
-            organ_id=organ_id or "",
-            organization_in_charge=self.text(index, "OrganizationInCharge"),
-            organ_name=self.text(index, "OrganName"),
-            organ_add=self.text(index, "OrganAdd"),
-            email=self.text(index, "Email"),
-            telephone=self.text(index, "Telephone"),
-            fax=self.text(index, "Fax"),
-            website=self.text(index, "Website"),
-        )
+        return Organization(organ_id or "", *_texts(index, _ORGANIZATION_TEXTS))
 
     def response_for(self, element: Element, index: Children) -> ResponseFor:
         return ResponseFor(
-            organ_id=self.text(index, "OrganId"),
-            code=self.text(index, "Code"),
-            promulgation_date=self.date(index, "PromulgationDate"),
-            document_id=self.text(index, "DocumentId"),
+            _text(index, "OrganId"),
+            _text(index, "Code"),
+            self.date(index, "PromulgationDate"),
+            _text(index, "DocumentId"),
         )
 
-    def staff_info(self, element: Element, index: Children) -> StaffInfo:
-        return StaffInfo(
-            department=self.text(index, "Department"),
-            department_id=self.text(index, "DepartmentId"),
-            staff=self.text(index, "Staff"),
-            staff_id=self.text(index, "StaffId"),
-            email=self.text(index, "Email"),
-            mobile=self.text(index, "Mobile"),
-        )
+    def staff_info(self, index: Children) -> StaffInfo | None:
+        found = index.get("StaffInfo")
+        return StaffInfo(*_texts(children(found[0]), _STAFF_INFO_TEXTS)) if found else None
 
     def other_info(self, element: Element, index: Children) -> OtherInfo:
         priority_value = self.integer(index, "Priority")
         priority: Priority | None = None
         if priority_value is not None:
-            if priority_value in Priority._value2member_map_:
-                priority = Priority(priority_value)
-            else:
+            priority = _PRIORITIES.get(priority_value)
+            if priority is None:
                 self.error(
                     "value.bad_priority",
                     f"Priority {priority_value} is not one of 0..4",
@@ -222,12 +421,12 @@ class _Reader:
         holder = self.first(index, "Appendixes")
         if holder is not None:
             appendixes = self.texts(children(holder), "Appendix")
-        direction_text = self.text(index, "Direction")
+        direction_text = _text(index, "Direction")
         direction: bool | None = None
         if direction_text is not None:
             lowered = direction_text.lower()
-            if lowered in {"true", "1", "false", "0"}:
-                direction = lowered in {"true", "1"}
+            if lowered in _BOOLEANS:
+                direction = _BOOLEANS[lowered]
             else:
                 self.error(
                     "value.bad_boolean",
@@ -235,64 +434,77 @@ class _Reader:
                     self.first_or(element, index, "Direction"),
                 )
         return OtherInfo(
-            priority=priority,
-            sphere_of_promulgation=self.text(index, "SphereOfPromulgation"),
-            typer_notation=self.text(index, "TyperNotation"),
-            promulgation_amount=self.integer(index, "PromulgationAmount"),
-            page_amount=self.integer(index, "PageAmount"),
-            direction=direction,
-            appendixes=appendixes,
+            priority,
+            _text(index, "SphereOfPromulgation"),
+            _text(index, "TyperNotation"),
+            self.integer(index, "PromulgationAmount"),
+            self.integer(index, "PageAmount"),
+            direction,
+            appendixes,
         )
 
     def message_header(self, element: Element, index: Children) -> MessageHeader:
-        from_ = self.group(index, "From", self.organization)
-        if from_ is None:
+        found = index.get("From")
+        if found is None:
             self.error("header.from_missing", "MessageHeader has no From", element)
             from_ = Organization(organ_id="")
+        else:
+            from_ = self.organization(found[0])
         task_holder = self.first(index, "ResponseForTask")
+        to = tuple([self.organization(e) for e in index.get("To", ())])
+        document_id = _text(index, "DocumentId")
+        code = None
+        found = index.get("Code")
+        if found is not None:
+            code = Code(*_texts(children(found[0]), _CODE_TEXTS))
+        promulgation_info = None
+        found = index.get("PromulgationInfo")
+        if found is not None:
+            info = children(found[0])
+            promulgation_info = PromulgationInfo(
+                _text(info, "Place"), self.date(info, "PromulgationDate")
+            )
+        document_type = None
+        found = index.get("DocumentType")
+        if found is not None:
+            kind = children(found[0])
+            document_type = DocumentType(
+                self.integer(kind, "Type"),
+                self.integer(kind, "TypeDetail"),
+                _text(kind, "TypeName"),
+            )
+        subject = _text(index, "Subject")
+        content = _text(index, "Content")
+        signer_info = None
+        found = index.get("SignerInfo")
+        if found is not None:
+            signer_info = SignerInfo(*_texts(children(found[0]), _SIGNER_INFO_TEXTS))
+        due_date = self.date(index, "DueDate")
+        to_places: tuple[str, ...] = ()
+        found = index.get("ToPlaces")
+        if found is not None:
+            to_places = self.texts(children(found[0]), "Place")
+        other_info = self.group(index, "OtherInfo", self.other_info)
+        response_for = tuple(
+            [self.response_for(e, children(e)) for e in index.get("ResponseFor", ())]
+        )
         return MessageHeader(
-            from_=from_,
-            to=tuple(self.organization(e, children(e)) for e in index.get("To", ())),
-            document_id=self.text(index, "DocumentId"),
-            code=self.group(
-                index,
-                "Code",
-                lambda e, i: Code(self.text(i, "CodeNumber"), self.text(i, "CodeNotation")),
-            ),
-            promulgation_info=self.group(
-                index,
-                "PromulgationInfo",
-                lambda e, i: PromulgationInfo(
-                    self.text(i, "Place"), self.date(i, "PromulgationDate")
-                ),
-            ),
-            document_type=self.group(
-                index,
-                "DocumentType",
-                lambda e, i: DocumentType(
-                    self.integer(i, "Type"), self.integer(i, "TypeDetail"), self.text(i, "TypeName")
-                ),
-            ),
-            subject=self.text(index, "Subject"),
-            content=self.text(index, "Content"),
-            signer_info=self.group(
-                index,
-                "SignerInfo",
-                lambda e, i: SignerInfo(
-                    self.text(i, "Competence"), self.text(i, "Position"), self.text(i, "FullName")
-                ),
-            ),
-            due_date=self.date(index, "DueDate"),
-            to_places=self.group(index, "ToPlaces", lambda e, i: self.texts(i, "Place")) or (),
-            other_info=self.group(index, "OtherInfo", self.other_info),
-            response_for=tuple(
-                self.response_for(e, children(e)) for e in index.get("ResponseFor", ())
-            ),
-            steering_type=self.integer(index, "SteeringType"),
-            response_for_task=(
-                self.texts(children(task_holder), "TaskCode") if task_holder is not None else ()
-            ),
-            application_type=self.text(index, "ApplicationType"),
+            from_,
+            to,
+            document_id,
+            code,
+            promulgation_info,
+            document_type,
+            subject,
+            content,
+            signer_info,
+            due_date,
+            to_places,
+            other_info,
+            response_for,
+            self.integer(index, "SteeringType"),
+            self.texts(children(task_holder), "TaskCode") if task_holder is not None else (),
+            _text(index, "ApplicationType"),
         )
 
     def business(self, element: Element, index: Children) -> Business:
@@ -309,8 +521,9 @@ class _Reader:
         )
         doc_type = BusinessDocType.NEW
         if doc_type_value is not None:
-            if doc_type_value in BusinessDocType._value2member_map_:
-                doc_type = BusinessDocType(doc_type_value)
+            known = _BUSINESS_DOC_TYPES.get(doc_type_value)
+            if known is not None:
+                doc_type = known
             else:
                 self.error(
                     "value.bad_business_doc_type",
@@ -326,11 +539,11 @@ class _Reader:
             holder = self.first(info, "ReceiverList")
             if holder is not None:
                 receivers = tuple(
-                    Receiver(self.text(ri, "OrganId") or "", self.integer(ri, "ReceiverType"))
+                    Receiver(_text(ri, "OrganId") or "", self.integer(ri, "ReceiverType"))
                     for ri in (children(r) for r in children(holder).get("Receiver", ()))
                 )
             document_info = BusinessDocumentInfo(
-                self.text(info, "DocumentInfo"), self.text(info, "DocumentReceiver"), receivers
+                _text(info, "DocumentInfo"), _text(info, "DocumentReceiver"), receivers
             )
         replacements: tuple[ReplacementInfo, ...] = ()
         replacement_list = self.first(index, "ReplacementInfoList")
@@ -341,25 +554,25 @@ class _Reader:
             )
         reason_name = "BussinessDocReason" if "BussinessDocReason" in index else "BusinessDocReason"
         return Business(
-            doc_type=doc_type,
-            reason=self.text(index, reason_name),
-            document_id=self.text(index, "DocumentId"),
-            paper=self.integer(index, "Paper"),
-            document_info=document_info,
-            replacements=replacements,
-            staff_info=self.group(index, "StaffInfo", self.staff_info),
+            doc_type,
+            _text(index, reason_name),
+            _text(index, "DocumentId"),
+            self.integer(index, "Paper"),
+            document_info,
+            replacements,
+            self.staff_info(index),
         )
 
     def replacement(self, index: Children) -> ReplacementInfo:
         holder = self.first(index, "OrganIdList")
         organ_ids = self.texts(children(holder), "OrganId") if holder is not None else ()
-        return ReplacementInfo(self.text(index, "DocumentId"), organ_ids)
+        return ReplacementInfo(_text(index, "DocumentId"), organ_ids)
 
     def trace_header_list(self, element: Element, index: Children) -> TraceHeaderList:
         traces = []
         for trace in index.get("TraceHeader", ()):
             trace_index = children(trace)
-            organ_id = self.text(trace_index, "OrganId")
+            organ_id = _text(trace_index, "OrganId")
             if organ_id == "null":
                 # VNPT's builder writes Java's null as text (edxml-samples README).
                 self.lenient("trace.null_organ_id", "TraceHeader OrganId is the text 'null'", trace)
@@ -382,16 +595,11 @@ class _Reader:
         references = []
         for reference in children(manifest).get("Reference", ()):
             index = children(reference)
-            content_id = self.text(index, "ContentId") or reference.get(_XLINK_HREF)
+            content_id = _text(index, "ContentId") or reference.get(_XLINK_HREF)
             if content_id is None:
                 self.error("manifest.content_id_missing", "Reference has no ContentId", reference)
             references.append(
-                ManifestReference(
-                    content_id=strip_cid(content_id or ""),
-                    content_type=self.text(index, "ContentType"),
-                    description=self.text(index, "Description"),
-                    attachment_name=self.text(index, "AttachmentName"),
-                )
+                ManifestReference(strip_cid(content_id or ""), *_texts(index, _REFERENCE_TEXTS))
             )
         return tuple(references)
 
@@ -399,9 +607,10 @@ class _Reader:
         if holder is None:
             return ()
         result = []
+        spooled = self.spooled
         for attachment in children(holder).get("Attachment", ()):
             index = children(attachment)
-            content_id = self.text(index, "ContentId")
+            content_id = _text(index, "ContentId")
             if content_id is None:
                 self.error(
                     "attachment.content_id_missing", "Attachment has no ContentId", attachment
@@ -410,20 +619,23 @@ class _Reader:
             # An empty ContentTransferEncoded is an empty file; a missing one is no content.
             payload = None
             if encoded:
-                payload = self.spooled.get(encoded[0]) or Payload.from_element_text(encoded[0])
+                payload = (spooled.get(encoded[0]) if spooled else None) or (
+                    Payload.from_element_text(encoded[0])
+                )
             result.append(
                 Attachment(
-                    content_id=strip_cid(content_id or ""),
-                    name=self.text(index, "AttachmentName"),
-                    content_type=self.text(index, "ContentType"),
-                    description=self.text(index, "Description"),
-                    payload=payload,
+                    strip_cid(content_id or ""),
+                    _text(index, "AttachmentName"),
+                    _text(index, "ContentType"),
+                    _text(index, "Description"),
+                    payload,
                 )
             )
         return tuple(result)
 
     def status(self, element: Element, index: Children) -> Status | None:
-        from_ = self.group(index, "From", self.organization)
+        found = index.get("From")
+        from_ = self.organization(found[0]) if found else None
         if from_ is None:
             self.error("status.from_missing", "the status package has no From", element)
         responses = index.get("ResponseFor", [])
@@ -438,8 +650,8 @@ class _Reader:
         status_code: StatusCode | None = None
         if raw_code is None or code_element is None:
             self.error("status.code_missing", "StatusCode is missing or empty", element)
-        elif raw_code in StatusCode._value2member_map_:
-            status_code = StatusCode(raw_code)
+        elif raw_code in _STATUS_CODES:
+            status_code = _STATUS_CODES[raw_code]
         elif raw_code in _STATUS_ALIASES:
             status_code = _STATUS_ALIASES[raw_code]
             self.lenient(
@@ -459,8 +671,8 @@ class _Reader:
             from_=from_,
             response_for=self.response_for(responses[0], children(responses[0])),
             status_code=status_code,
-            staff_info=self.group(index, "StaffInfo", self.staff_info),
-            description=self.text(index, "Description"),
+            staff_info=self.staff_info(index),
+            description=_text(index, "Description"),
             timestamp=self.timestamp(index, "Timestamp"),
         )
 
@@ -469,13 +681,6 @@ def strip_cid(content_id: str) -> str:
     """``cid:abc`` -> ``abc``: Java writes the prefix, .NET does not."""
     stripped = content_id.strip()
     return stripped[4:] if stripped[:4].lower() == "cid:" else stripped
-
-
-def _to_int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
 
 
 def _signature(header: Children) -> tuple[SignaturePresence, bytes | None]:
@@ -546,15 +751,15 @@ def read_tree(
     presence, signature_xml = _signature(header_index)
     trace_element = reader.first(header_index, "TraceHeaderList")
     document = Document(
-        header=reader.message_header(container, container_index),
-        trace=(
+        reader.message_header(container, container_index),
+        (
             reader.trace_header_list(trace_element, children(trace_element))
             if trace_element is not None
             else None
         ),
-        manifest=reader.manifest(reader.first(inside, "edXMLBody")),
-        attachments=reader.attachments(reader.first(top, "AttachmentEncoded")),
-        signature=presence,
-        signature_xml=signature_xml,
+        reader.manifest(reader.first(inside, "edXMLBody")),
+        reader.attachments(reader.first(top, "AttachmentEncoded")),
+        presence,
+        signature_xml,
     )
     return ReadResult(document, reader.problems, container_name)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 from edxml.attachments import check_content
@@ -26,6 +25,7 @@ from edxml.model import (
 
 ENVELOPE = "/edXML/edXMLEnvelope"
 HEADER = f"{ENVELOPE}/edXMLHeader"
+_MANIFEST = f"{ENVELOPE}/edXMLBody/edXMLManifest"
 
 QCVN_CODE = re.compile(r"\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}")
 QD20_CODE = re.compile(r"[0-9A-Z]+(?:\.[0-9A-Z]+)*")
@@ -58,7 +58,29 @@ def _indexed(name: str, position: int, count: int) -> str:
     return f"{name}[{position + 1}]" if count > 1 else name
 
 
+# Organization text fields checked for length, as (element name, model attribute, limit).
+_ORGANIZATION_LENGTHS = tuple(
+    (name, attribute, _LIMITS[name])
+    for name, attribute in (
+        ("OrganName", "organ_name"),
+        ("OrganAdd", "organ_add"),
+        ("OrganizationInCharge", "organization_in_charge"),
+        ("Email", "email"),
+        ("Telephone", "telephone"),
+        ("Fax", "fax"),
+    )
+)
+
+
 class _Rules:
+    """One rules pass; collects problems in the order the rules are listed.
+
+    A field's location (and its message) is formatted only when a rule finds something there: on
+    a clean package (the common case) each value costs one comparison, not a path string.
+    """
+
+    __slots__ = ("mode", "problems", "today")
+
     def __init__(self, mode: Mode, today: dt.date) -> None:
         self.mode = mode
         self.today = today
@@ -74,11 +96,14 @@ class _Rules:
     def length(self, field: str, value: str | None, location: str) -> None:
         limit = _LIMITS.get(field)
         if value is not None and limit is not None and len(value) > limit:
-            self.lenient(
-                "value.too_long",
-                f"{field} has {len(value)} characters; the limit is {limit}",
-                location,
-            )
+            self.too_long(field, value, limit, location)
+
+    def too_long(self, field: str, value: str, limit: int, location: str) -> None:
+        self.lenient(
+            "value.too_long",
+            f"{field} has {len(value)} characters; the limit is {limit}",
+            location,
+        )
 
     def agency_code(self, value: str, location: str) -> None:
         if not value:
@@ -98,16 +123,14 @@ class _Rules:
             )
 
     def organization(self, org: Organization, location: str) -> None:
-        self.agency_code(org.organ_id, f"{location}/OrganId")
-        for field, value in (
-            ("OrganName", org.organ_name),
-            ("OrganAdd", org.organ_add),
-            ("OrganizationInCharge", org.organization_in_charge),
-            ("Email", org.email),
-            ("Telephone", org.telephone),
-            ("Fax", org.fax),
-        ):
-            self.length(field, value, f"{location}/{field}")
+        organ_id = org.organ_id
+        # The common, valid case decided here; anything else takes agency_code's full path.
+        if not organ_id or len(organ_id) > MAX_CODE_LENGTH or QCVN_CODE.fullmatch(organ_id) is None:
+            self.agency_code(organ_id, f"{location}/OrganId")
+        for name, attribute, limit in _ORGANIZATION_LENGTHS:
+            value = getattr(org, attribute)
+            if value is not None and len(value) > limit:
+                self.too_long(name, value, limit, f"{location}/{name}")
 
     def not_future(self, value: dt.date | None, location: str, what: str) -> None:
         if value is not None and value > self.today:
@@ -117,35 +140,54 @@ class _Rules:
 
     def header(self, header: MessageHeader, base: str) -> None:
         self.organization(header.from_, f"{base}/From")
-        if not header.to:
+        to = header.to
+        if not to:
             self.error("header.no_recipient", "the document names no recipient (To)", base)
-        for position, recipient in enumerate(header.to):
-            self.organization(recipient, f"{base}/{_indexed('To', position, len(header.to))}")
+        for position, recipient in enumerate(to):
+            self.organization(recipient, f"{base}/{_indexed('To', position, len(to))}")
         self.document_id(header, base)
-        if header.code is not None:
-            self.length("CodeNumber", header.code.number, f"{base}/Code/CodeNumber")
-            self.length("CodeNotation", header.code.notation, f"{base}/Code/CodeNotation")
+        limits = _LIMITS
+        code = header.code
+        if code is not None:
+            if code.number is not None and len(code.number) > limits["CodeNumber"]:
+                self.length("CodeNumber", code.number, f"{base}/Code/CodeNumber")
+            if code.notation is not None and len(code.notation) > limits["CodeNotation"]:
+                self.length("CodeNotation", code.notation, f"{base}/Code/CodeNotation")
         info = header.promulgation_info
         if info is not None:
-            self.length("Place", info.place, f"{base}/PromulgationInfo/Place")
-            self.not_future(
-                info.date, f"{base}/PromulgationInfo/PromulgationDate", "PromulgationDate"
-            )
-        if header.document_type is not None:
-            self.length("TypeName", header.document_type.type_name, f"{base}/DocumentType/TypeName")
-        self.length("Subject", header.subject, f"{base}/Subject")
-        self.length("Content", header.content, f"{base}/Content")
-        for position, place in enumerate(header.to_places):
-            where = _indexed("Place", position, len(header.to_places))
-            self.length("ToPlace", place, f"{base}/ToPlaces/{where}")
+            if info.place is not None and len(info.place) > limits["Place"]:
+                self.length("Place", info.place, f"{base}/PromulgationInfo/Place")
+            if info.date is not None and info.date > self.today:
+                self.not_future(
+                    info.date, f"{base}/PromulgationInfo/PromulgationDate", "PromulgationDate"
+                )
+        document_type = header.document_type
+        if (
+            document_type is not None
+            and document_type.type_name is not None
+            and len(document_type.type_name) > limits["TypeName"]
+        ):
+            self.length("TypeName", document_type.type_name, f"{base}/DocumentType/TypeName")
+        if header.subject is not None and len(header.subject) > limits["Subject"]:
+            self.length("Subject", header.subject, f"{base}/Subject")
+        if header.content is not None and len(header.content) > limits["Content"]:
+            self.length("Content", header.content, f"{base}/Content")
+        to_places = header.to_places
+        place_limit = limits["ToPlace"]
+        for position, place in enumerate(to_places):
+            if len(place) > place_limit:
+                where = _indexed("Place", position, len(to_places))
+                self.length("ToPlace", place, f"{base}/ToPlaces/{where}")
         other = header.other_info
         if other is not None:
-            self.length(
-                "SphereOfPromulgation",
-                other.sphere_of_promulgation,
-                f"{base}/OtherInfo/SphereOfPromulgation",
-            )
-            self.length("TyperNotation", other.typer_notation, f"{base}/OtherInfo/TyperNotation")
+            sphere = other.sphere_of_promulgation
+            if sphere is not None and len(sphere) > limits["SphereOfPromulgation"]:
+                self.length(
+                    "SphereOfPromulgation", sphere, f"{base}/OtherInfo/SphereOfPromulgation"
+                )
+            typer = other.typer_notation
+            if typer is not None and len(typer) > limits["TyperNotation"]:
+                self.length("TyperNotation", typer, f"{base}/OtherInfo/TyperNotation")
             for field, amount in (
                 ("PromulgationAmount", other.promulgation_amount),
                 ("PageAmount", other.page_amount),
@@ -167,7 +209,6 @@ class _Rules:
                 )
 
     def document_id(self, header: MessageHeader, base: str) -> None:
-        location = f"{base}/DocumentId"
         if header.document_id is None:
             self.lenient("header.document_id_missing", "the document has no DocumentId", base)
             return
@@ -177,72 +218,82 @@ class _Rules:
                 "header.document_id_format",
                 f"DocumentId {header.document_id!r} is not {{OrganId}},{{yyyy/MM/dd}},"
                 "{number}/{notation}",
-                location,
+                f"{base}/DocumentId",
             )
             return
-        if match["organ"] != header.from_.organ_id:
+        organ, date = match.group("organ", "date")
+        if organ != header.from_.organ_id:
             self.lenient(
                 "header.document_id_sender",
-                f"DocumentId names {match['organ']!r} but the sender is {header.from_.organ_id!r}",
-                location,
+                f"DocumentId names {organ!r} but the sender is {header.from_.organ_id!r}",
+                f"{base}/DocumentId",
             )
-        if "-" in match["date"]:
-            self.lenient("value.date_dashes", "DocumentId writes its date as yyyy-MM-dd", location)
+        if "-" in date:
+            self.lenient(
+                "value.date_dashes",
+                "DocumentId writes its date as yyyy-MM-dd",
+                f"{base}/DocumentId",
+            )
 
     def manifest(self, document: Document) -> None:
-        manifest_base = f"{ENVELOPE}/edXMLBody/edXMLManifest"
         references = document.manifest
         attachments = document.attachments
-        listed = Counter(reference.content_id for reference in references)
-        present = Counter(attachment.content_id for attachment in attachments)
-        by_id = {attachment.content_id: attachment for attachment in attachments}
+        listed: dict[str, int] = {}
+        for reference in references:
+            listed[reference.content_id] = listed.get(reference.content_id, 0) + 1
+        present: dict[str, int] = {}
+        for attachment in attachments:
+            present[attachment.content_id] = present.get(attachment.content_id, 0) + 1
+        by_id = {carrier.content_id: carrier for carrier in attachments}
         for position, reference in enumerate(references):
-            where = f"{manifest_base}/{_indexed('Reference', position, len(references))}"
-            if listed[reference.content_id] > 1:
+            content_id = reference.content_id
+            where = f"{_MANIFEST}/{_indexed('Reference', position, len(references))}"
+            if listed[content_id] > 1:
                 self.error(
                     "manifest.duplicate_content_id",
-                    f"content id {reference.content_id!r} is listed {listed[reference.content_id]} "
-                    "times",
+                    f"content id {content_id!r} is listed {listed[content_id]} times",
                     f"{where}/ContentId",
                 )
-            attachment = by_id.get(reference.content_id)
-            if attachment is None:
+            carrier = by_id.get(content_id)
+            if carrier is None:
                 self.error(
                     "manifest.missing_attachment",
-                    f"the manifest lists {reference.content_id!r} but no attachment carries it",
+                    f"the manifest lists {content_id!r} but no attachment carries it",
                     f"{where}/ContentId",
                 )
                 continue
             if (
                 reference.content_type
-                and attachment.content_type
-                and reference.content_type.lower() != attachment.content_type.lower()
+                and carrier.content_type
+                and reference.content_type.lower() != carrier.content_type.lower()
             ):
                 self.problems.append(
                     Problem(
                         "manifest.type_disagrees",
                         f"the manifest says {reference.content_type}, the attachment says "
-                        f"{attachment.content_type}",
+                        f"{carrier.content_type}",
                         f"{where}/ContentType",
                         Severity.WARNING,
                     )
                 )
+        name_limit = _LIMITS["AttachmentName"]
         for position, attachment in enumerate(attachments):
+            content_id = attachment.content_id
             where = f"/edXML/AttachmentEncoded/{_indexed('Attachment', position, len(attachments))}"
-            if present[attachment.content_id] > 1:
+            if present[content_id] > 1:
                 self.error(
                     "attachment.duplicate_content_id",
-                    f"content id {attachment.content_id!r} is carried "
-                    f"{present[attachment.content_id]} times",
+                    f"content id {content_id!r} is carried {present[content_id]} times",
                     f"{where}/ContentId",
                 )
-            if attachment.content_id not in listed:
+            if content_id not in listed:
                 self.error(
                     "attachment.not_in_manifest",
-                    f"attachment {attachment.content_id!r} is not listed in the manifest",
+                    f"attachment {content_id!r} is not listed in the manifest",
                     f"{where}/ContentId",
                 )
-            self.length("AttachmentName", attachment.name, f"{where}/AttachmentName")
+            if attachment.name is not None and len(attachment.name) > name_limit:
+                self.length("AttachmentName", attachment.name, f"{where}/AttachmentName")
             self.problems.extend(check_content(attachment, f"{where}/ContentTransferEncoded"))
 
     def business(self, document: Document) -> None:

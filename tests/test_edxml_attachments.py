@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import edxml
 from edxml import Document, EdxmlError, Payload
-from edxml.payload import _DECODE_CHARS
+from edxml.payload import _DECODE_CHARS, canonical_decoded_size
 from tests.edxml_helpers import NEW_DOCUMENT, example
 
 
@@ -155,3 +158,37 @@ def test_large_package_with_doctype_is_refused() -> None:
     with pytest.raises(EdxmlError) as caught:
         edxml.parse(hostile)
     assert caught.value.code == "xml.dtd_forbidden"
+
+
+_BASE64ISH = st.text(
+    alphabet=st.sampled_from(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/= \n!é"
+    ),
+    max_size=80,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.binary(max_size=200).map(lambda b: base64.b64encode(b).decode()), _BASE64ISH))
+def test_payload_check_agrees_with_a_full_decode(text: str) -> None:
+    payload = Payload.from_base64(text)
+    full: EdxmlError | None = None
+    expected = b""
+    try:
+        expected = payload.read()
+    except EdxmlError as exc:
+        full = exc
+    if full is None:
+        assert payload.check(16, location="/x") == (len(expected), expected[:16])
+        return
+    with pytest.raises(EdxmlError) as fast:
+        payload.check(16, location="/x")
+    assert (fast.value.code, fast.value.message) == (full.code, full.message)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BASE64ISH)
+def test_canonical_size_is_the_strict_decoders_size(text: str) -> None:
+    size = canonical_decoded_size(text)
+    if size is not None:
+        assert size == len(binascii.a2b_base64(text, strict_mode=True))
