@@ -311,13 +311,26 @@ class Registry:
 
     # --- resolve ----------------------------------------------------------------------------
 
-    def resolve(self, code: str, at: datetime) -> Resolution:
+    def resolve(
+        self, code: str, at: datetime, *, addressed_at: datetime | None = None
+    ) -> Resolution:
         """The agency that does ``code``'s work at ``at`` (aware), following successions.
+
+        ``addressed_at`` is when the sender wrote the code (a document's promulgation date). A
+        re-used code (old commune 00016 split, its code now naming one of its successors) means
+        at ``at`` the unit that holds it then; a document addressed *before* the change meant the
+        old unit, whose work now lies with all its successors. With ``addressed_at`` the code is
+        read with the meaning it had then and that unit is followed to ``at``; without it, or when
+        the meaning did not change, the answer is the plain one.
 
         Fast path: ``code`` itself is in force at ``at``; with ``at`` in UTC this is two dict/list
         reads and two comparisons, and returns the memoised Resolution when ``at`` repeats.
         """
         moment = at if at.tzinfo is UTC else as_utc(at, "at")
+        if addressed_at is not None:
+            meant = self._record_at(self.canonical(code), as_utc(addressed_at, "addressed_at"))
+            if meant is not None and meant.valid_until is not None and meant.valid_until <= moment:
+                return self._resolve_slow(code, moment, old_meaning=meant)
         slots = self._fast.get(code)
         if slots is not None:
             for slot in slots:
@@ -364,22 +377,32 @@ class Registry:
             status, last = "unknown", None
         return Resolution(requested, at, status, None, tuple(hops), (), last)
 
-    def _resolve_slow(self, requested: str, at: datetime) -> Resolution:
+    def _resolve_slow(
+        self, requested: str, at: datetime, *, old_meaning: Agency | None = None
+    ) -> Resolution:
+        """Follow successions from ``requested``; with ``old_meaning`` (a record of the code that
+        is closed by ``at``) start from that record's own succession, not from the code's
+        present holder."""
         hops: list[Hop] = []
         current = self.canonical(requested)
-        seen = {current}
-        last: Agency | None = None
+        # With an old meaning the code may legitimately come back as its own successor.
+        seen = set() if old_meaning is not None else {current}
+        last: Agency | None = old_meaning
         while True:
-            record = self._record_at(current, at)
+            record = None if old_meaning is not None and not hops else self._record_at(current, at)
             if record is not None:
                 if not hops:
                     return Resolution(requested, at, "active", record, (), (), record)
                 return Resolution(requested, at, "redirected", record, tuple(hops), (), last)
-            succession = self._succession_at(current, at)
+            if old_meaning is not None and not hops:
+                assert old_meaning.valid_until is not None
+                succession = self._succession_at(current, old_meaning.valid_until)
+            else:
+                succession = self._succession_at(current, at)
             if succession is None:
                 return self._dead_end(requested, current, at, hops)
             records = self._by_code.get(current, ())
-            if records:
+            if records and not (old_meaning is not None and not hops):
                 last = records[-1]
             successors = succession.successors
             if len(successors) == 1:

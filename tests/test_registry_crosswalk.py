@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from axis.cli import main
 from registry import sources, sync
-from registry.model import CUTOVER_2025, vn_midnight
+from registry.model import CUTOVER_2025, VN_TZ, vn_midnight
 from registry.registry import Registry
 from registry.seed import load_seed, seed_records
 from registry.sources.adminkeys import is_admin_key
@@ -141,3 +141,26 @@ def test_cli_import_prints_the_plan_in_dry_run_then_applies_then_does_nothing(
     report = json.loads(capsys.readouterr().out)
     assert report["version_before"] == report["version_after"] == 2
     assert report["summary"]["changes"] == 0
+
+
+def test_reused_split_codes_keep_their_old_meaning_for_documents_addressed_before() -> None:
+    """All 441 split communes are ambiguous for a document written before the cut-over, including
+    the ones whose code a successor now holds (those answer with the new holder otherwise)."""
+    registry = load_seed()
+    after = datetime(2025, 7, 2, tzinfo=VN_TZ)
+    before = datetime(2025, 6, 20, tzinfo=VN_TZ)
+    splits = [
+        s for s in registry.successions() if s.from_code.startswith("XA-") and len(s.successors) > 1
+    ]
+    assert len(splits) == 441
+    reused = [s for s in splits if s.from_code in {x.code for x in s.successors}]
+    assert reused, "the crosswalk re-uses some split communes' codes"
+    for succession in splits:
+        addressed = registry.resolve(succession.from_code, after, addressed_at=before)
+        assert addressed.status == "ambiguous", succession.from_code
+        assert set(addressed.candidates) == {x.code for x in succession.successors}
+    holder = registry.resolve(reused[0].from_code, after)
+    assert holder.status == "active"
+    # Written after the change, the code means its new holder.
+    later = registry.resolve(reused[0].from_code, after, addressed_at=after)
+    assert later.status == "active"

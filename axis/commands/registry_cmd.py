@@ -131,7 +131,7 @@ def _succession_line(succ: Succession) -> str:
 def _cmd_resolve(args: argparse.Namespace) -> int:
     registry = _store(args).load_latest()
     at: datetime = args.at or datetime.now(UTC)
-    res = registry.resolve(args.code, at)
+    res = registry.resolve(args.code, at, addressed_at=args.addressed_at)
     if args.json:
         _print_json({"version": registry.version, **_resolution_dict(res)})
         return 0 if res.ok else 1
@@ -459,6 +459,13 @@ def register(sub: Any) -> None:
     p.add_argument("code")
     p.add_argument(
         "--at", type=parse_when, default=None, help="date or ISO datetime (default: now)"
+    )
+    p.add_argument(
+        "--addressed-at",
+        type=parse_when,
+        default=None,
+        help="when the sender wrote the code (the document's date): a re-used code is read with "
+        "the meaning it had then",
     )
     _common(p)
     p.set_defaults(handler=_cmd_resolve)
