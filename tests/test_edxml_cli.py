@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from axis.cli import main
+from axis.paths import default_corpus
 from tests.edxml_helpers import NEW_DOCUMENT, example, example_paths
 
 
@@ -61,11 +62,12 @@ def test_show_json_is_the_model(capsys: pytest.CaptureFixture[str]) -> None:
     assert data["from"]["organ_name"] == "Văn phòng Chính phủ"
 
 
-def test_run_checks_a_corpus_and_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_takes_the_default_corpus(axis_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run"]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[1].startswith("file")
-    assert " accepted" in out.splitlines()[-1]
+    lines = capsys.readouterr().out.splitlines()
+    assert str(default_corpus()) in lines[0]
+    assert lines[2].startswith("file")
+    assert " accepted" in lines[-1]
 
 
 def test_console_script_runs_in_a_subprocess() -> None:

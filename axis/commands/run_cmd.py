@@ -1,33 +1,80 @@
 """``axis run``: the axis's main job on its embedded default store.
 
-Until the broker exists (a later issue) the main job is the intake's first stage over a corpus:
-parse and validate every edXML file of ``../shared/data/edxml-samples`` when present, else the
-project's own ``examples/``, and print one table row per file.
+Until the broker exists (a later issue) the main job is the intake over a corpus: every edXML file
+of ``../shared/data/edxml-samples`` when present, else the project's own ``examples/``, goes through
+the intake's stages (format, signature, routes; :mod:`axis.intake`) against the registry stored
+under ``$AXIS_HOME`` (created with the seed on first use), and one table row per file is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import sys
 from pathlib import Path
 from typing import Any
 
 from axis.commands import CommandGroup
-from axis.commands.edxml_cmd import check_files, print_table
+from axis.config import AxisConfig, ConfigError
+from axis.intake import Intake, IntakeContext, run_intake
 from axis.paths import default_corpus
+from registry.store import FileRegistryStore
+from signing import TrustStore
+
+
+def _routes(intake: Intake) -> str:
+    if not intake.routes:
+        return "-"
+    routed = sum(1 for r in intake.routes if r.ok)
+    redirected = sum(1 for r in intake.routes if r.status == "redirected")
+    text = f"{routed}/{len(intake.routes)}"
+    return f"{text} ({redirected} redirected)" if redirected else text
 
 
 def _run(args: argparse.Namespace) -> int:
+    try:
+        config = AxisConfig.from_env()
+    except ConfigError as exc:
+        print(f"{exc.code}: {exc.name}: {exc.message}", file=sys.stderr)
+        return 2
     corpus: Path = args.corpus or default_corpus()
     files = sorted(p for p in corpus.rglob("*") if p.suffix in {".edxml", ".xml"})
-    print(f"axis run: checking {len(files)} edXML files in {corpus}")
-    results = check_files(files, strict=False)
-    print_table(results)
+    registry = FileRegistryStore(config.home).load_latest()
+    trust = (
+        TrustStore.from_directory(config.trust_dir) if config.trust_dir else TrustStore.default()
+    )
+    context = IntakeContext(config, registry, trust, dt.datetime.now(dt.UTC))
+    print(
+        f"axis run: intake of {len(files)} edXML files in {corpus}\n"
+        f"  registry version {registry.version} in {config.home}, "
+        f"signatures {config.signature_mode}, {len(trust.anchors)} trust anchors"
+    )
+    rows = [(path.name, run_intake(path.read_bytes(), context)) for path in files]
+    width = max((len(name) for name, _ in rows), default=4)
+    print(
+        f"{'file':<{width}}  {'verdict':<8} {'kind':<8} {'format':<16} {'signature':<9} {'routes':<16} refusal"
+    )
+    for name, intake in rows:
+        check = intake.check
+        errors = len(check.errors) if check else 0
+        warnings = len(check.problems) - errors if check else 0
+        kind = "-" if intake.package is None else type(intake.package).__name__.lower()
+        signature = intake.signature.status if intake.signature else "-"
+        refusal = intake.refusal.code if intake.refusal else ""
+        print(
+            f"{name:<{width}}  {'accepted' if intake.accepted else 'refused':<8} {kind:<8} "
+            f"{f'{errors} err {warnings} warn':<16} {signature:<9} {_routes(intake):<16} {refusal}"
+        )
+    accepted = sum(1 for _, intake in rows if intake.accepted)
+    print(f"{accepted} of {len(rows)} accepted")
     return 0
 
 
 def register(sub: Any) -> None:
     """Add ``axis run``."""
-    parser = sub.add_parser("run", help="run the axis's main job (for now: check a corpus)")
+    parser = sub.add_parser(
+        "run", help="run the axis's main job (for now: the intake over a corpus)"
+    )
     parser.add_argument("--corpus", type=Path, default=None, help="folder of edXML files")
     parser.set_defaults(handler=_run)
 
