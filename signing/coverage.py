@@ -14,6 +14,13 @@ from lxml import etree
 
 from edxml.names import local_name
 from signing.algorithms import DSIG_NS, ENVELOPED
+from signing.cid import (
+    AttachmentParts,
+    attachment_bytes,
+    attachment_parts,
+    content_id_of,
+    is_cid_uri,
+)
 from signing.locate import SignatureProfile, element_path
 from signing.precheck import ReferenceFacts, SignatureRefusedError
 from signing.report import Coverage, ReasonCode
@@ -46,11 +53,17 @@ def id_index(root: etree._Element) -> dict[str, list[tuple[etree._Element, str]]
 
 @dataclass(frozen=True, slots=True)
 class ResolvedReference:
-    """A Reference with the element it designates (``None`` for ``URI=""``) and its ID attribute."""
+    """A Reference with the element it designates (``None`` for ``URI=""``) and its ID attribute.
+
+    For a ``cid:`` reference ``target`` is the ``Attachment`` element, ``content_id`` its content
+    id (without ``cid:``) and ``content`` the raw (base64-decoded) bytes libxmlsec1 digests.
+    """
 
     facts: ReferenceFacts
     target: etree._Element | None
     id_attribute: str | None
+    content_id: str | None = None
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +119,13 @@ def resolve_references(
 ) -> tuple[ResolvedReference, ...]:
     """Resolve each ``#id`` to exactly one element at an allowed place, or refuse."""
     resolved: list[ResolvedReference] = []
+    parts: AttachmentParts | None = None
     for ref in references:
+        if is_cid_uri(ref.uri):
+            if parts is None:
+                parts = attachment_parts(signature.getroottree().getroot())
+            resolved.append(_resolve_cid(ref, parts))
+            continue
         if ref.uri == "":
             if (
                 ENVELOPED not in ref.transforms
@@ -139,25 +158,87 @@ def resolve_references(
     return tuple(resolved)
 
 
+def _resolve_cid(ref: ReferenceFacts, parts: AttachmentParts) -> ResolvedReference:
+    """A ``cid:`` reference to exactly one readable attachment of this document, or a refusal."""
+    content_id = content_id_of(ref.uri)
+    where = element_path(ref.element)
+    holders = parts.by_id.get(content_id, ())
+    if not holders:
+        raise SignatureRefusedError(
+            ReasonCode.CID_NO_ATTACHMENT,
+            f"Reference {ref.uri} designates no AttachmentEncoded/Attachment of this document",
+            where,
+        )
+    if len(holders) > 1:
+        raise SignatureRefusedError(
+            ReasonCode.CID_DUPLICATE,
+            f"Reference {ref.uri}: {len(holders)} attachments carry content id {content_id!r}",
+            where,
+        )
+    content = attachment_bytes(holders[0])
+    if content is None:
+        raise SignatureRefusedError(
+            ReasonCode.CID_UNREADABLE,
+            f"Reference {ref.uri}: the attachment's ContentTransferEncoded is not one base64 text",
+            element_path(holders[0]),
+        )
+    return ResolvedReference(ref, holders[0], None, content_id, content)
+
+
+def _package_by_parts(root: etree._Element, resolved: tuple[ResolvedReference, ...]) -> bool:
+    """Whether ``#envelope`` + ``cid:`` references sign the whole edXML package (A10).
+
+    The envelope (with the manifest) must be referenced, every attachment and every manifest
+    entry must have its ``cid:`` reference, ``AttachmentEncoded`` must hold nothing but
+    attachments, and the root nothing but the envelope and ``AttachmentEncoded``.
+    """
+    cids = {r.content_id for r in resolved if r.content_id is not None}
+    if not cids:
+        return False
+    targets = {id(r.target) for r in resolved if r.target is not None}
+    parts = attachment_parts(root)
+    for child in root:
+        if not isinstance(child.tag, str):
+            continue
+        name = local_name(child.tag)
+        if name == "edXMLEnvelope" and id(child) in targets:
+            continue
+        if name == "AttachmentEncoded" and child is parts.container:
+            continue
+        return False
+    return (
+        not parts.stray
+        and all(len(holders) == 1 for holders in parts.by_id.values())
+        and set(parts.by_id) <= cids
+        and set(parts.manifest) <= cids
+    )
+
+
 def coverage_of(
     signature: etree._Element, resolved: tuple[ResolvedReference, ...]
 ) -> CoverageFacts:
     """``whole-document`` when a reference is ``URI=""`` or the root; else the covered paths.
 
-    References into the signature's own ``Object`` (SigningTime) are listed but do not count as
-    document content.
+    ``envelope-and-attachments`` when the envelope and a ``cid:`` reference per attachment
+    together sign the whole edXML package (:func:`_package_by_parts`); ``cid:`` references are
+    listed as ``cid:<content id>``. References into the signature's own ``Object`` (SigningTime)
+    are listed but do not count as document content.
     """
     root = signature.getroottree().getroot()
     covered: list[str] = []
     whole = False
     for ref in resolved:
-        if ref.target is None or ref.target is root:
+        if ref.content_id is not None:
+            covered.append(f"cid:{ref.content_id}")
+        elif ref.target is None or ref.target is root:
             whole = True
             covered.append(element_path(root))
         else:
             covered.append(element_path(ref.target))
     if whole:
         return CoverageFacts("whole-document", tuple(dict.fromkeys(covered)))
+    if _package_by_parts(root, resolved):
+        return CoverageFacts("envelope-and-attachments", tuple(covered))
     return CoverageFacts("partial" if covered else "none", tuple(covered))
 
 
@@ -187,8 +268,9 @@ def comment_in_covered(
 
 
 def covers_edxml_attachments(signature: etree._Element, facts: CoverageFacts) -> bool:
-    """Whether an edXML signature covers the envelope AND ``AttachmentEncoded`` (or the root)."""
-    if facts.coverage == "whole-document":
+    """Whether an edXML signature covers the envelope AND ``AttachmentEncoded`` (or the root),
+    or the envelope and every attachment by ``cid:`` (``envelope-and-attachments``)."""
+    if facts.coverage in ("whole-document", "envelope-and-attachments"):
         return True
     root = signature.getroottree().getroot()
     needed = {element_path(c) for c in root if isinstance(c.tag, str)}

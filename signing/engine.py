@@ -27,6 +27,7 @@ from lxml import etree
 
 from signing import algorithms as alg
 from signing.algorithms import DSIG_NS
+from signing.cid import serving
 from signing.coverage import ResolvedReference
 from signing.keyinfo import PublicKey
 from signing.precheck import SignatureRefusedError, SignedInfoFacts
@@ -108,7 +109,26 @@ def verify_with_key(
     key: xmlsec.Key,
     where: str,
 ) -> None:
-    """Verify one signature with ``key``; raise :class:`SignatureRefusedError` saying why not."""
+    """Verify one signature with ``key``; raise :class:`SignatureRefusedError` saying why not.
+
+    ``cid:`` references read their attachment's bytes through :mod:`signing.cid`, offered to
+    libxmlsec1 only for this call (the failing-reference re-sign included).
+    """
+    attachments = {r.facts.uri: r.content for r in resolved if r.content is not None}
+    if not attachments:
+        _verify(signature, facts, resolved, key, where)
+        return
+    with serving(attachments):
+        _verify(signature, facts, resolved, key, where)
+
+
+def _verify(
+    signature: etree._Element,
+    facts: SignedInfoFacts,
+    resolved: tuple[ResolvedReference, ...],
+    key: xmlsec.Key,
+    where: str,
+) -> None:
     try:
         ctx = _context(key, facts)
         _register(ctx, resolved)

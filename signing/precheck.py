@@ -3,7 +3,10 @@
 Nothing cryptographic runs before this: the algorithms, transforms, reference URIs and KeyInfo
 shape are checked against allow-lists first, so a hostile SignedInfo (XSLT, XPath, 40 references,
 HMAC keyed with the public key, a RetrievalMethod fetch) is refused by a table lookup and never
-reaches libxmlsec1 (SIGNATURES.md A8/A9, Santuario "secure validation" limits).
+reaches libxmlsec1 (SIGNATURES.md A8/A9, Santuario "secure validation" limits). The only URIs
+accepted are ``""``, ``#id`` and, for edXML, ``cid:<content id>`` without transforms (the
+attachment's raw bytes, served by :mod:`signing.cid`; whether that attachment exists is decided
+with the other reference targets in :mod:`signing.coverage`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from signing.policy import SignaturePolicy
 from signing.report import ReasonCode
 
 _ID_URI = re.compile(r"^#[\w.\-]+$")
+#: ``cid:<content id>`` (Bkav SDK attachment references, edXML only); no ``%``-escapes, no ``/``:
+#: the URI is matched byte for byte against the document's attachments (signing.cid).
+_CID_URI = re.compile(r"^[cC][iI][dD]:[\w.\-@+=~]+$")
 _HMAC_MARK = "hmac-"
 
 
@@ -216,18 +222,34 @@ def precheck(
         policy.digest_methods, policy.allow_sha1, alg.LEGACY_SHA1_DIGEST_METHODS
     )
     references: list[ReferenceFacts] = []
+    cid_allowed = policy.profile.references == "edxml"
     for index, ref in enumerate(reference_elements, start=1):
         uri = ref.get("URI")
         ref_where = f"{where}/SignedInfo/Reference[{index}]"
-        if uri is None or (uri != "" and not _ID_URI.match(uri)):
+        cid = (
+            cid_allowed
+            and uri is not None
+            and uri[:1] in ("c", "C")
+            and _CID_URI.match(uri) is not None
+        )
+        if uri is None or (uri != "" and not cid and not _ID_URI.match(uri)):
+            also = ', "cid:<content id>"' if cid_allowed else ""
             raise SignatureRefusedError(
                 ReasonCode.REFERENCE_URI,
-                f'Reference URI {uri!r}: only "" and same-document "#id" are accepted',
+                f'Reference URI {uri!r}: only "", same-document "#id"{also} are accepted',
                 ref_where,
             )
         transforms: list[str] = []
         ref_first = _first_by_tag(list(ref))
         transforms_el = ref_first.get(_TRANSFORMS)
+        if cid and transforms_el is not None:
+            # the referenced data is the attachment's raw bytes (already base64-decoded): no
+            # transform applies to octets that are not XML, and a second base64 would be wrong
+            raise SignatureRefusedError(
+                ReasonCode.TRANSFORM_FORBIDDEN,
+                f"Reference {uri} to an attachment's raw bytes takes no transforms",
+                ref_where,
+            )
         if transforms_el is not None:
             transform_elements = [t for t in transforms_el if t.tag == _TRANSFORM]
             if len(transform_elements) > policy.max_transforms:

@@ -37,6 +37,10 @@ class ReasonCode(StrEnum):
     REFERENCE_URI = "sig.reference_uri"
     REFERENCE_TARGET = "sig.reference_target"
     DUPLICATE_ID = "sig.duplicate_id"
+    # ``cid:`` references to edXML attachments (signing.cid)
+    CID_NO_ATTACHMENT = "sig.cid_no_attachment"
+    CID_DUPLICATE = "sig.cid_duplicate"
+    CID_UNREADABLE = "sig.cid_unreadable"
     COMMENT_IN_SIGNED_DATA = "sig.comment_in_signed_data"
     KEY_INFO = "sig.key_info"
     KEY_MISMATCH = "sig.key_mismatch"
@@ -71,7 +75,10 @@ class ReasonCode(StrEnum):
 
 
 Status = Literal["valid", "invalid", "absent", "skipped"]
-Coverage = Literal["whole-document", "partial", "none"]
+#: ``envelope-and-attachments``: the edXML envelope by ``#id`` plus a ``cid:`` reference for every
+#: attachment (and every manifest entry), nothing else in the document: the whole package is
+#: signed, but the ``Attachment`` wrappers' own metadata is not (the signed manifest carries it).
+Coverage = Literal["whole-document", "envelope-and-attachments", "partial", "none"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,8 @@ XML-DSig namespace, last child of ``edXMLHeader`` for edXML, one ``URI=""`` refe
 enveloped-signature and exclusive C14N transforms (so the whole document, attachments included,
 is covered), KeyInfo with the leaf certificate first and the chain after it. The Vietnamese tax
 style (``#Id`` references plus a ``SigningTime`` object) is available through ``references`` and
-``signing_time``.
+``signing_time``; the Bkav SDK style (the envelope by ``#Id``, each attachment's raw bytes by
+``cid:<content id>``, read by libxmlsec1 through :mod:`signing.cid`) through ``cid_attachments``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ from lxml import etree
 from edxml.names import EDXML_NS
 from signing import algorithms as alg
 from signing.algorithms import DSIG_NS
+from signing.cid import (
+    AttachmentParts,
+    attachment_bytes,
+    attachment_parts,
+    content_id_of,
+    is_cid_uri,
+    serving,
+)
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -85,6 +94,9 @@ class SignatureTemplate:
 
     signature: etree._Element
     ids: tuple[tuple[etree._Element, str], ...]
+    #: ``(cid: URI, raw attachment bytes)`` for each ``cid:`` reference (libxmlsec1 reads them
+    #: through :func:`signing.cid.serving` while it signs)
+    contents: tuple[tuple[str, bytes], ...] = ()
 
 
 def signature_template(
@@ -97,11 +109,15 @@ def signature_template(
     references: Sequence[str] = ("",),
     signing_time: datetime | None = None,
     empty_key_info: bool = False,
+    cid_attachments: bool = False,
 ) -> SignatureTemplate:
     """Put an unsigned signature template where :func:`sign` would sign.
 
     Used by :func:`sign`, and handed to external signers (a hardware token driver, ``xmlsec1
     --sign``): ``empty_key_info`` adds ``<KeyInfo><X509Data/></KeyInfo>`` for them to fill.
+    ``references`` may name attachments as ``"cid:<content id>"`` (their raw, base64-decoded
+    bytes, no transforms); ``cid_attachments`` appends one such reference per attachment of the
+    document, in document order (the Bkav SDK style, SIGNATURES.md §2.2).
     """
     root = tree.getroot() if isinstance(tree, etree._ElementTree) else tree
     method = _uri(algorithm, "signature algorithm")
@@ -111,7 +127,16 @@ def signature_template(
     holder = parent if parent is not None else _edxml_header(root)
     ids: list[tuple[etree._Element, str]] = []
     targets: list[tuple[str, tuple[str, ...]]] = []
-    for uri in references:
+    contents: dict[str, bytes] = {}
+    parts = attachment_parts(root)
+    wanted = list(references)
+    if cid_attachments:
+        wanted.extend(f"cid:{content_id}" for content_id in parts.by_id)
+    for uri in wanted:
+        if is_cid_uri(uri):
+            contents[uri] = _attachment_content(parts, uri)
+            targets.append((uri, ()))
+            continue
         if uri == "":
             targets.append((uri, (alg.ENVELOPED, c14n)))
             continue
@@ -153,7 +178,18 @@ def signature_template(
         _ds(prop, "SigningTime").text = signing_time.isoformat(timespec="seconds")
         add_reference(f"#{time_id}", ())
         ids.append((obj, "Id"))
-    return SignatureTemplate(signature, tuple(ids))
+    return SignatureTemplate(signature, tuple(ids), tuple(contents.items()))
+
+
+def _attachment_content(parts: AttachmentParts, uri: str) -> bytes:
+    holders = parts.by_id.get(content_id_of(uri), ())
+    if len(holders) != 1:
+        what = "several attachments carry" if holders else "no attachment carries"
+        raise SigningError("sign.reference", f"{what} the content id of {uri!r}")
+    content = attachment_bytes(holders[0])
+    if content is None:
+        raise SigningError("sign.reference", f"the attachment of {uri!r} is not base64")
+    return content
 
 
 def sign(
@@ -167,13 +203,17 @@ def sign(
     parent: etree._Element | None = None,
     references: Sequence[str] = ("",),
     signing_time: datetime | None = None,
+    cid_attachments: bool = False,
 ) -> etree._Element:
     """Sign ``tree`` in place and return the new ``Signature`` element.
 
     ``chain`` is the signer's certificate first, then its intermediates (written to KeyInfo so a
     verifier can build the path). ``parent`` defaults to edXML's ``edXMLHeader`` (the signature
     becomes its last child). ``references``: ``""`` for the whole document (enveloped) and/or
-    ``"#Id"`` of elements; ``signing_time`` adds the VN-style ``SigningTime`` object, also signed.
+    ``"#Id"`` of elements and/or ``"cid:<content id>"`` of attachments; ``cid_attachments``
+    adds a ``cid:`` reference for every attachment (with ``references=("#<envelope Id>",)`` that
+    is the Bkav style: the envelope by ID, each attachment's raw bytes by content id);
+    ``signing_time`` adds the VN-style ``SigningTime`` object, also signed.
     """
     if not chain:
         raise SigningError("sign.no_certificate", "the signer's certificate is required")
@@ -185,6 +225,7 @@ def sign(
         parent=parent,
         references=references,
         signing_time=signing_time,
+        cid_attachments=cid_attachments,
     )
     signature = template.signature
     ctx = xmlsec.SignatureContext()
@@ -192,7 +233,8 @@ def sign(
     for element, attribute in template.ids:
         ctx.register_id(element, attribute)
     try:
-        ctx.sign(signature)
+        with serving(dict(template.contents)):
+            ctx.sign(signature)
     except xmlsec.Error as exc:
         holder = signature.getparent()
         if holder is not None:
