@@ -32,7 +32,7 @@ import gzip
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Final
@@ -184,28 +184,12 @@ def hk_records(path: Path) -> tuple[list[Agency], list[Succession]]:
                 inferred=inferred,
             )
             if old_name == "Thành phố Huế":
+                # Thừa Thiên Huế until it became a city, then Thành phố Huế until the cut-over.
                 name_tth, short_tth = _body_name(kind, "Tỉnh Thừa Thiên Huế")
                 agencies.append(
-                    Agency(
-                        code,
-                        name_tth,
-                        short_name=short_tth,
-                        kind=kind,
-                        admin_unit=row["old_gso_code"],
-                        valid_until=HUE_CITY,
-                        inferred=inferred,
-                    )
+                    replace(old, name=name_tth, short_name=short_tth, valid_until=HUE_CITY)
                 )
-                old = Agency(
-                    code,
-                    name,
-                    short_name=short,
-                    kind=kind,
-                    admin_unit=row["old_gso_code"],
-                    valid_from=HUE_CITY,
-                    valid_until=CUTOVER_2025,
-                    inferred=inferred,
-                )
+                old = replace(old, valid_from=HUE_CITY)
             agencies.append(old)
             if active:
                 new_name_full, new_short = _body_name(kind, new_name)

@@ -27,6 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from typing import Final
 
@@ -408,6 +409,27 @@ def parse_rows(
     return rows, issues
 
 
+def _unit(
+    key: str,
+    names: dict[str, int],
+    code: str,
+    *,
+    parent: str | None = None,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> Agency:
+    """An administrative unit as the crosswalk states it, under the name most rows give it."""
+    return Agency(
+        key,
+        _most_common(names),
+        kind=ADMIN_UNIT_KIND,
+        parent=parent,
+        admin_unit=code,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+
+
 def _most_common(names: dict[str, int]) -> str:
     # max() returns the first of equal counts and dicts keep first-seen order: deterministic.
     return max(names, key=names.__getitem__)
@@ -506,15 +528,7 @@ def rows_to_batch(rows: list[CrosswalkRow], issues: list[ImportIssue], source: s
     successions: list[Succession] = []
     for code in sorted(province_names):
         key = province_key(code)
-        agencies.append(
-            Agency(
-                key,
-                _most_common(province_names[code]),
-                kind=ADMIN_UNIT_KIND,
-                admin_unit=code,
-                valid_until=cut,
-            )
-        )
+        agencies.append(_unit(key, province_names[code], code, valid_until=cut))
         targets = sorted(province_succ[code])
         many = len(targets) > 1
         merged = any(len([p for p in province_succ if t in province_succ[p]]) > 1 for t in targets)
@@ -530,16 +544,8 @@ def rows_to_batch(rows: list[CrosswalkRow], issues: list[ImportIssue], source: s
         )
     for code in sorted(district_names):
         key = district_key(code)
-        agencies.append(
-            Agency(
-                key,
-                _most_common(district_names[code]),
-                kind=ADMIN_UNIT_KIND,
-                parent=province_key(district_parent[code]),
-                admin_unit=code,
-                valid_until=cut,
-            )
-        )
+        parent = province_key(district_parent[code])
+        agencies.append(_unit(key, district_names[code], code, parent=parent, valid_until=cut))
         targets = sorted(district_succ[code])
         kind = SuccessionKind.SPLIT if len(targets) > 1 else SuccessionKind.MERGED
         successions.append(
@@ -549,16 +555,8 @@ def rows_to_batch(rows: list[CrosswalkRow], issues: list[ImportIssue], source: s
         )
     for code in sorted(old_names):
         key = commune_key(code)
-        agencies.append(
-            Agency(
-                key,
-                _most_common(old_names[code]),
-                kind=ADMIN_UNIT_KIND,
-                parent=district_key(old_parent[code]),
-                admin_unit=code,
-                valid_until=cut,
-            )
-        )
+        parent = district_key(old_parent[code])
+        agencies.append(_unit(key, old_names[code], code, parent=parent, valid_until=cut))
         successions.append(
             Succession(
                 key,
@@ -568,25 +566,11 @@ def rows_to_batch(rows: list[CrosswalkRow], issues: list[ImportIssue], source: s
             )
         )
     for code in sorted(new_prov_names):
-        agencies.append(
-            Agency(
-                province_key(code),
-                _most_common(new_prov_names[code]),
-                kind=ADMIN_UNIT_KIND,
-                admin_unit=code,
-                valid_from=cut,
-            )
-        )
+        agencies.append(_unit(province_key(code), new_prov_names[code], code, valid_from=cut))
     for code in sorted(new_names):
+        parent = province_key(new_parent[code])
         agencies.append(
-            Agency(
-                commune_key(code),
-                _most_common(new_names[code]),
-                kind=ADMIN_UNIT_KIND,
-                parent=province_key(new_parent[code]),
-                admin_unit=code,
-                valid_from=cut,
-            )
+            _unit(commune_key(code), new_names[code], code, parent=parent, valid_from=cut)
         )
     return ImportBatch(
         source=source,
