@@ -14,10 +14,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from axis.paths import DEFAULT_HOME
 from edxml import XmlLimits
 from signing import SignaturePolicy
 
-_DEFAULT_HOME = Path("~/.axis").expanduser()
+_DEFAULT_HOME = DEFAULT_HOME.expanduser()
 _SIGNATURE_MODES = ("require", "verify-if-present", "off")
 _REVOCATION_MODES = ("hard-fail", "soft-fail", "off")
 

@@ -25,7 +25,11 @@ def default_corpus() -> Path:
     return samples if samples.is_dir() else examples_dir()
 
 
+DEFAULT_HOME = Path("~/.axis")
+
+
 def axis_home() -> Path:
-    """The data directory: ``$AXIS_HOME``, default ``~/.axis``."""
+    """The data directory: ``$AXIS_HOME``, default ``~/.axis`` (``~`` expanded, as the config
+    does: :class:`axis.config.AxisConfig` reads the same variable with the same default)."""
     env = os.environ.get("AXIS_HOME")
-    return Path(env) if env else Path.home() / ".axis"
+    return (Path(env) if env else DEFAULT_HOME).expanduser()

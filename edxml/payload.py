@@ -25,7 +25,32 @@ from edxml.errors import EdxmlError
 _DECODE_CHARS = 1 << 20
 # Bytes per encoding step: a multiple of 3, so chunks concatenate into one valid base64 text.
 _ENCODE_BYTES = 3 << 18
-_WHITESPACE = str.maketrans("", "", " \t\r\n")
+WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
+class Base64BlockError(ValueError):
+    """Whole base64 quanta that strict decoding refuses; the message says where and why."""
+
+
+def decode_block(block: str, offset: int) -> bytes:
+    """Strictly decode ``block`` (whole quanta, no whitespace) found ``offset`` characters in.
+
+    The one decoder of attachment text, shared by :class:`Payload` and the parser's spool
+    (:mod:`edxml.spool`), so both refuse the same texts with the same words.
+    """
+    if not block.isascii():
+        raise Base64BlockError(f"non-ASCII characters in base64 text near character {offset}")
+    try:
+        return binascii.a2b_base64(block, strict_mode=True)
+    except binascii.Error as exc:
+        raise Base64BlockError(f"invalid base64 near character {offset}: {exc}") from None
+
+
+def stray_characters_message(count: int) -> str:
+    """Why a text whose length is not a multiple of 4 cannot be decoded."""
+    return f"base64 text ends with {count} stray characters (length not a multiple of 4)"
+
+
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 # (data characters mod 4, trailing "=" count) of a canonical base64 text.
 _COMPLETE_QUANTA = frozenset({(0, 0), (2, 2), (3, 1)})
@@ -168,7 +193,7 @@ class Payload:
         text = self._text()
         if text is not None:
             for start in range(0, len(text), _DECODE_CHARS):
-                yield text[start : start + _DECODE_CHARS].translate(_WHITESPACE)
+                yield text[start : start + _DECODE_CHARS].translate(WHITESPACE)
             return
         if self._error is not None:
             raise ValueError(
@@ -203,14 +228,14 @@ class Payload:
         written = 0
         carry = ""
         for start in range(0, len(text), _DECODE_CHARS):
-            piece = carry + text[start : start + _DECODE_CHARS].translate(_WHITESPACE)
+            piece = carry + text[start : start + _DECODE_CHARS].translate(WHITESPACE)
             usable = len(piece) - len(piece) % 4
             carry = piece[usable:]
             written += self._decode_piece(piece[:usable], sink, location, start)
         if carry:
             raise EdxmlError(
                 "attachment.bad_base64",
-                f"base64 text ends with {len(carry)} stray characters (length not a multiple of 4)",
+                stray_characters_message(len(carry)),
                 location,
             )
         return written
@@ -242,20 +267,10 @@ class Payload:
     def _decode_piece(piece: str, sink: ByteSink, location: str, offset: int) -> int:
         if not piece:
             return 0
-        if not piece.isascii():
-            raise EdxmlError(
-                "attachment.bad_base64",
-                f"non-ASCII characters in base64 text near character {offset}",
-                location,
-            )
         try:
-            data = binascii.a2b_base64(piece, strict_mode=True)
-        except binascii.Error as exc:
-            raise EdxmlError(
-                "attachment.bad_base64",
-                f"invalid base64 near character {offset}: {exc}",
-                location,
-            ) from None
+            data = decode_block(piece, offset)
+        except Base64BlockError as exc:
+            raise EdxmlError("attachment.bad_base64", str(exc), location) from None
         sink.write(data)
         return len(data)
 
@@ -274,7 +289,7 @@ class Payload:
         text = self._text()
         assert text is not None
         want = 4 * ((size + 2) // 3)
-        piece = text[: want * 2 + 64].translate(_WHITESPACE)[:want]
+        piece = text[: want * 2 + 64].translate(WHITESPACE)[:want]
         try:
             return binascii.a2b_base64(piece)[:size]
         except (binascii.Error, ValueError):
@@ -287,7 +302,7 @@ class Payload:
         except EdxmlError:
             # Undecodable: identify it by its text (or its error) so equality still works.
             text = self._text()
-            basis = text.translate(_WHITESPACE) if text is not None else str(self._error)
+            basis = text.translate(WHITESPACE) if text is not None else str(self._error)
             self._digest = "text:" + hashlib.sha256(basis.encode("utf-8")).hexdigest()
             self._size = -1
             return

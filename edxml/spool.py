@@ -13,18 +13,22 @@ with :func:`edxml.xmlsafe.parse_xml`.
 
 from __future__ import annotations
 
-import binascii
 from typing import Any, cast
 
 from lxml import etree
 
 from edxml.errors import EdxmlError
 from edxml.names import local_name
-from edxml.payload import Payload
+from edxml.payload import (
+    WHITESPACE,
+    Base64BlockError,
+    Payload,
+    decode_block,
+    stray_characters_message,
+)
 
 SPOOL_THRESHOLD = 256 * 1024
 _BLOCK_CHARS = 64 * 1024  # a multiple of 4: each block decodes on its own
-_WHITESPACE = str.maketrans("", "", " \t\r\n")
 _SPOOLED = "ContentTransferEncoded"
 
 
@@ -42,7 +46,7 @@ class Base64Spool:
     def feed(self, text: str) -> None:
         if self.error is not None:
             return
-        self._pending += text.translate(_WHITESPACE)
+        self._pending += text.translate(WHITESPACE)
         if len(self._pending) >= _BLOCK_CHARS:
             usable = len(self._pending) - len(self._pending) % 4
             self._decode(self._pending[:usable])
@@ -51,21 +55,15 @@ class Base64Spool:
     def _decode(self, block: str) -> None:
         if not block or self.error is not None:
             return
-        if not block.isascii():
-            self.error = f"non-ASCII characters in base64 text near character {self._seen}"
-            return
         try:
-            self.chunks.append(binascii.a2b_base64(block, strict_mode=True))
-        except binascii.Error as exc:
-            self.error = f"invalid base64 near character {self._seen}: {exc}"
+            self.chunks.append(decode_block(block, self._seen))
+        except Base64BlockError as exc:
+            self.error = str(exc)
         self._seen += len(block)
 
     def finish(self) -> None:
         if self._pending and len(self._pending) % 4 and self.error is None:
-            self.error = (
-                f"base64 text ends with {len(self._pending) % 4} stray characters "
-                "(length not a multiple of 4)"
-            )
+            self.error = stray_characters_message(len(self._pending) % 4)
             return
         self._decode(self._pending)
         self._pending = ""

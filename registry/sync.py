@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from registry.model import VN_TZ, Agency, Change, Succession, SuccessionKind, as_utc
 from registry.registry import Registry
@@ -51,15 +51,7 @@ Tag = Literal[
 ]
 
 SUMMARY_KEYS: Final[tuple[str, ...]] = (
-    "added",
-    "renamed",
-    "moved",
-    "updated",
-    "closed",
-    "merged",
-    "split",
-    "replaced_inferred",
-    "superseded",
+    *get_args(Tag),
     "unchanged",
     "conflicts",
     "notices",

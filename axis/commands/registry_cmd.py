@@ -9,6 +9,7 @@ no single answer (a code that does not resolve, an unknown code, import errors),
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -38,6 +39,9 @@ PROGRESS_AFTER_SECONDS = 1.0
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+# A record is keyed by (code, valid_from): those say which record it is, not what changed.
+_RECORD_KEY = frozenset({"code", "valid_from"})
 
 
 def parse_when(text: str) -> datetime:
@@ -249,19 +253,9 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         print(f"  - {agency.code}  {agency.name}  {_interval(agency)}")
     for before, after in result.changed:
         fields = [
-            name
-            for name in (
-                "name",
-                "short_name",
-                "kind",
-                "parent",
-                "admin_unit",
-                "contact",
-                "delivery",
-                "valid_until",
-                "inferred",
-            )
-            if getattr(before, name) != getattr(after, name)
+            f.name
+            for f in dataclasses.fields(Agency)
+            if f.name not in _RECORD_KEY and getattr(before, f.name) != getattr(after, f.name)
         ]
         print(f"  ~ {after.code}  {after.name}  changed: {', '.join(fields)}")
     for succ in result.successions_added:

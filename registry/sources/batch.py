@@ -38,6 +38,16 @@ class ImportIssue:
         return f"{where}{column}: {self.severity} [{self.code}] {self.message}"
 
 
+class RowError(Exception):
+    """A reader's refusal of one row; the reader turns it into an :class:`ImportIssue`."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
 @dataclass(frozen=True, slots=True)
 class ImportBatch:
     """The records one source file states, in file order, with the issues found reading it.

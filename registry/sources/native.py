@@ -26,7 +26,7 @@ from typing import Any, Final
 from registry.codes import AgencyCode, AgencyCodeError
 from registry.model import Agency, Succession, SuccessionKind, Successor
 from registry.sources.adminkeys import is_admin_key
-from registry.sources.batch import ImportBatch, ImportIssue
+from registry.sources.batch import ImportBatch, ImportIssue, RowError
 from registry.sources.instants import InstantError, parse_instant
 from registry.sources.names import clean_name
 
@@ -56,25 +56,17 @@ CSV_COLUMNS: Final = (
 Progress = Callable[[int, int], None]
 
 
-class _RowError(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
 def check_code(text: str, field: str = "code") -> str:
     """``text`` if it is an agency code (QĐ 20/2020 form) or an administrative-unit key."""
     if is_admin_key(text):
         prefix, _, digits = text.partition("-")
         if prefix in ("TINH", "HUYEN", "XA") and digits.isdigit():
             return text
-        raise _RowError("row.bad_code", f"{text!r} is not a TINH-/HUYEN-/XA- unit key", field)
+        raise RowError("row.bad_code", f"{text!r} is not a TINH-/HUYEN-/XA- unit key", field)
     try:
         AgencyCode.parse(text)
     except AgencyCodeError as exc:
-        raise _RowError("row.bad_code", f"{text!r}: {exc.code} {exc.message}", field) from None
+        raise RowError("row.bad_code", f"{text!r}: {exc.code} {exc.message}", field) from None
     return text
 
 
@@ -84,7 +76,7 @@ def _instant(text: str | None, field: str) -> datetime | None:
     try:
         return parse_instant(str(text))
     except InstantError as exc:
-        raise _RowError(exc.code, exc.message, field) from None
+        raise RowError(exc.code, exc.message, field) from None
 
 
 def parse_successors(text: str, field: str = "successors") -> tuple[Successor, ...]:
@@ -95,17 +87,17 @@ def parse_successors(text: str, field: str = "successors") -> tuple[Successor, .
             continue
         bits = [b.strip() for b in part.split(":")]
         if len(bits) < 2 or len(bits) > 3 or (len(bits) == 3 and bits[2] != "primary"):
-            raise _RowError("row.bad_successor", f"{part!r} is not CODE:kind[:primary]", field)
+            raise RowError("row.bad_successor", f"{part!r} is not CODE:kind[:primary]", field)
         try:
             kind = SuccessionKind(bits[1])
         except ValueError:
             kinds = ", ".join(k.value for k in SuccessionKind)
-            raise _RowError(
+            raise RowError(
                 "row.bad_successor", f"kind {bits[1]!r} not one of {kinds}", field
             ) from None
         out.append(Successor(check_code(bits[0], field), kind, len(bits) == 3))
     if not out:
-        raise _RowError("row.missing_field", "a succession needs at least one successor", field)
+        raise RowError("row.missing_field", "a succession needs at least one successor", field)
     return tuple(out)
 
 
@@ -113,7 +105,7 @@ def _agency(row: Mapping[str, Any]) -> Agency:
     code = check_code(str(row.get("code") or "").strip())
     name = clean_name(str(row.get("name") or ""))
     if not name:
-        raise _RowError("row.missing_field", "an agency needs a name", "name")
+        raise RowError("row.missing_field", "an agency needs a name", "name")
     contact = row.get("contact")
     if not isinstance(contact, Mapping):
         contact = {
@@ -141,7 +133,7 @@ def _agency(row: Mapping[str, Any]) -> Agency:
             inferred=inferred is True or str(inferred).strip().lower() in ("true", "1", "yes"),
         )
     except ValueError as exc:
-        raise _RowError("row.bad_interval", str(exc), "valid_until") from None
+        raise RowError("row.bad_interval", str(exc), "valid_until") from None
 
 
 def _succession(row: Mapping[str, Any]) -> Succession:
@@ -159,17 +151,17 @@ def _succession(row: Mapping[str, Any]) -> Succession:
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:
-                raise _RowError("row.bad_successor", f"{item!r}: {exc}", "successors") from None
+                raise RowError("row.bad_successor", f"{item!r}: {exc}", "successors") from None
         succ = tuple(successors)
     else:
         succ = parse_successors(str(raw or ""))
     effective = _instant(row.get("effective"), "effective")
     if effective is None:
-        raise _RowError("row.missing_field", "a succession needs an effective instant", "effective")
+        raise RowError("row.missing_field", "a succession needs an effective instant", "effective")
     try:
         return Succession(from_code, succ, effective, str(row.get("legal_basis") or "").strip())
     except ValueError as exc:
-        raise _RowError("row.bad_successor", str(exc), "successors") from None
+        raise RowError("row.bad_successor", str(exc), "successors") from None
 
 
 def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
@@ -190,7 +182,7 @@ def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
             count += 1
             try:
                 if not isinstance(item, Mapping):
-                    raise _RowError("row.not_object", "each item must be an object")
+                    raise RowError("row.not_object", "each item must be an object")
                 if handler is _agency:
                     agencies.append(_agency(item))
                 elif handler is _succession:
@@ -199,7 +191,7 @@ def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
                     closes.append(
                         (check_code(str(item.get("code") or "")), _instant(item.get("at"), "at"))
                     )
-            except _RowError as exc:
+            except RowError as exc:
                 issues.append(
                     ImportIssue(exc.code, f"{section}[{index}]: {exc.message}", index, exc.field)
                 )
@@ -252,8 +244,8 @@ def read_csv(text: str, source: str, progress: Progress | None = None) -> Import
                     )
                 )
             else:
-                raise _RowError("row.bad_op", f"op {op!r} is not agency, close or succession", "op")
-        except _RowError as exc:
+                raise RowError("row.bad_op", f"op {op!r} is not agency, close or succession", "op")
+        except RowError as exc:
             issues.append(ImportIssue(exc.code, exc.message, line, exc.field))
     return ImportBatch(
         source, FORMAT, tuple(agencies), tuple(successions), tuple(closes), tuple(issues), count

@@ -38,7 +38,7 @@ from registry.sources.adminkeys import (
     district_key,
     province_key,
 )
-from registry.sources.batch import ImportBatch, ImportIssue
+from registry.sources.batch import ImportBatch, ImportIssue, RowError
 from registry.sources.names import clean_name
 
 FORMAT: Final = "nso_crosswalk"
@@ -137,18 +137,10 @@ def _clean(raw: str) -> str:
     return clean_name(raw)
 
 
-class _RowError(Exception):
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-
-
 def _digits(raw: str, width: int, field: str, issues: list[ImportIssue], line: int) -> str:
     text = raw.strip()
     if not text.isdigit() or len(text) > width:
-        raise _RowError("row.bad_code", f"{field} {raw!r} is not a code of {width} digits", field)
+        raise RowError("row.bad_code", f"{field} {raw!r} is not a code of {width} digits", field)
     if len(text) < width:
         issues.append(
             ImportIssue(
@@ -173,7 +165,7 @@ def _name_code(
 ) -> tuple[str, str]:
     parts = _split_name_code(raw)
     if parts is None:
-        raise _RowError("row.bad_cell", f"{field} {raw!r} is not 'Name (code)'", field)
+        raise RowError("row.bad_cell", f"{field} {raw!r} is not 'Name (code)'", field)
     return parts[0], _digits(parts[1], width, field, issues, line)
 
 
@@ -244,7 +236,7 @@ def _sheet_rows(
             old_prov_name, old_prov = _name_code(cells[7], 2, "old_province", issues, line)
             kind = classify_note(cells[5])
             if kind is None:
-                raise _RowError(
+                raise RowError(
                     "row.unknown_note", f"note {cells[5]!r} states no merge kind", "note"
                 )
             new_name = _clean(cells[1])
@@ -253,7 +245,7 @@ def _sheet_rows(
             old_code = (
                 _digits(cells[4], 5, "old_commune_code", issues, line) if cells[4].strip() else ""
             )
-        except _RowError as exc:
+        except RowError as exc:
             issues.append(ImportIssue(exc.code, exc.message, line, exc.field))
             continue
         rows.append(
@@ -304,7 +296,7 @@ def _normalised_rows(
         try:
             kind = cells[col["merge_kind"]].strip()
             if kind not in MERGE_KINDS:
-                raise _RowError("row.bad_merge_kind", f"merge_kind {kind!r} unknown", "merge_kind")
+                raise RowError("row.bad_merge_kind", f"merge_kind {kind!r} unknown", "merge_kind")
             old_raw = cells[col["old_commune_code"]]
             old_code = (
                 _digits(old_raw, 5, "old_commune_code", issues, line) if old_raw.strip() else ""
@@ -319,7 +311,7 @@ def _normalised_rows(
             new_prov = _digits(
                 cells[col["new_province_code"]], 2, "new_province_code", issues, line
             )
-        except _RowError as exc:
+        except RowError as exc:
             issues.append(ImportIssue(exc.code, exc.message, line, exc.field))
             continue
         rows.append(
