@@ -12,7 +12,7 @@ Pure: no network, no disk, no globals but the compiled schema.
 
 from edxml.api import CheckResult, check, parse, validate
 from edxml.attachments import UnwrappedFile, attachment_from_file, unwrap
-from edxml.errors import EdxmlError, Mode, Problem, Severity
+from edxml.errors import CodedError, EdxmlError, Mode, Problem, Severity
 from edxml.model import (
     Attachment,
     Business,
@@ -50,6 +50,7 @@ __all__ = [
     "BusinessDocumentInfo",
     "CheckResult",
     "Code",
+    "CodedError",
     "Document",
     "DocumentType",
     "EdxmlError",

@@ -10,6 +10,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+
+class CodedError(Exception):
+    """The one shape of every error the house raises on bad input or a refused request.
+
+    Each package derives its own base from it (``EdxmlError``, ``signing.SigningError``,
+    ``registry.RegistryError``, ``axis.errors.AxisError``), so the API's problem responses and the
+    CLI print the same three facts from :meth:`to_dict`: a stable ``code`` that systems act on, a
+    ``message`` people read, and a ``location`` (an element path, ``line:N``, a file, a field)
+    or ``None`` where the error is about no place in particular.
+    """
+
+    def __init__(self, code: str, message: str, location: str | None = None) -> None:
+        where = f" at {location}" if location else ""
+        super().__init__(f"{code}{where}: {message}")
+        self.code = code
+        self.message = message
+        self.location = location
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"code", "message", "location"}``: the facts the API and the CLI both print."""
+        return {"code": self.code, "message": self.message, "location": self.location}
 
 
 class Mode(StrEnum):
@@ -44,8 +67,17 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.severity} {self.code} at {self.location}: {self.message}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """The same facts as :meth:`CodedError.to_dict`, with the severity."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "location": self.location,
+            "severity": str(self.severity),
+        }
 
-class EdxmlError(ValueError):
+
+class EdxmlError(CodedError, ValueError):
     """The input cannot be read as an edXML package.
 
     ``code`` is stable (``xml.too_large``, ``xml.dtd_forbidden``, ``xml.malformed``,
@@ -59,10 +91,8 @@ class EdxmlError(ValueError):
         location: str = "/",
         problems: tuple[Problem, ...] = (),
     ) -> None:
-        super().__init__(f"{code} at {location}: {message}")
-        self.code = code
-        self.message = message
-        self.location = location
+        super().__init__(code, message, location)
+        self.location: str = location
         self.problems = problems or (Problem(code, message, location),)
 
     def as_problem(self) -> Problem:

@@ -1,0 +1,220 @@
+"""The ``Store`` protocol: everything a deployment keeps, behind one async interface.
+
+One store per deployment: messages and payloads, deliveries, business status history, the
+hash-chained audit log, connected systems and the registry's versions (the store implements
+:class:`registry.store.RegistryStore`). Every backend (``sqlite`` embedded, ``redis`` for many
+nodes) passes the same contract suite (``tests/store_contract.py``), written against this
+protocol, not a backend.
+
+Rules every backend keeps:
+
+* ``accept`` is ONE atomic, durable step (message, payload, deliveries, status history, revoke
+  withdrawals, audit events) and idempotent on ``NewMessage.idempotency_key``.
+* Every state change that a person may ask about later appends its audit event in the same
+  transaction as the change; audit events are chained in ``seq`` order.
+* A read never writes; nothing blocks the event loop (a backend with blocking I/O runs it in its
+  own thread).
+* Deliveries are never dropped silently: a failed or expired one becomes a dead letter that an
+  admin retries or cancels, both audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Protocol
+
+from axis.store.records import (
+    AcceptOutcome,
+    AckOutcome,
+    AuditDraft,
+    AuditEvent,
+    AuditFilter,
+    ChainVerdict,
+    Delivery,
+    InboxItem,
+    MessageInfo,
+    MessageKind,
+    NewMessage,
+    Page,
+    PurgeOutcome,
+    SentItem,
+    StatusEntry,
+    SystemRecord,
+)
+from registry.store import RegistryStore
+
+
+class Store(RegistryStore, Protocol):
+    """The broker's state. ``codes`` arguments are the caller's own codes (authorisation is the
+    HTTP layer's job; the store filters by what it is given)."""
+
+    # --- life cycle -------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Create or migrate the schema; idempotent. Called once by the composition root."""
+        ...
+
+    async def close(self) -> None:
+        """Flush and release everything (pending group commits are finished first)."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot answer a trivial read (the health check)."""
+        ...
+
+    # --- messages ---------------------------------------------------------------------------
+    async def accept(self, message: NewMessage) -> AcceptOutcome:
+        """Store the message atomically, or return the first one's id on a duplicate key."""
+        ...
+
+    async def message(self, message_id: str) -> MessageInfo | None:
+        """A message's metadata, None when unknown (or purged)."""
+        ...
+
+    async def payload(self, message_id: str) -> bytes | None:
+        """A message's edXML bytes as received."""
+        ...
+
+    async def find_messages(
+        self, sender_code: str, document_id: str, kind: MessageKind = "edoc"
+    ) -> tuple[MessageInfo, ...]:
+        """Messages of a sender with a DocumentId (or answering one), oldest first."""
+        ...
+
+    # --- deliveries -------------------------------------------------------------------------
+    async def inbox(
+        self,
+        codes: Sequence[str],
+        *,
+        after: str | None = None,
+        kind: MessageKind | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> Page[InboxItem]:
+        """Open deliveries (pending or fetched) to any of ``codes`` after the cursor, in order."""
+        ...
+
+    async def wait_for_delivery(
+        self, codes: Sequence[str], after: str | None, timeout: float
+    ) -> bool:
+        """Wait until a delivery past ``after`` may exist for ``codes``; False on timeout."""
+        ...
+
+    async def deliveries(self, message_id: str) -> tuple[Delivery, ...]:
+        """Every delivery of a message (any state)."""
+        ...
+
+    async def mark_fetched(
+        self, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
+    ) -> tuple[Delivery, ...]:
+        """pending -> fetched for the message's deliveries to ``codes`` (attempts + 1); the
+        event is appended once per call. Returns the deliveries to ``codes`` after the change."""
+        ...
+
+    async def ack(
+        self,
+        message_id: str,
+        codes: Sequence[str],
+        outcome: AckOutcome,
+        reason: str | None,
+        at: dt.datetime,
+        audit: AuditDraft,
+    ) -> tuple[Delivery, ...]:
+        """pending|fetched -> done|fail; acking an acked delivery again changes nothing and
+        appends nothing (acks are deduplicated). Returns the deliveries to ``codes``."""
+        ...
+
+    async def requeue_expired(
+        self, fetched_before: dt.datetime, max_attempts: int, at: dt.datetime
+    ) -> tuple[Delivery, ...]:
+        """Fetched but never acked before the lease: back to pending, or dead after
+        ``max_attempts``; each audited. Returns the deliveries changed."""
+        ...
+
+    async def dead_letters(self, *, after: str | None = None, limit: int = 100) -> Page[Delivery]:
+        """Deliveries in ``fail`` or ``dead``."""
+        ...
+
+    async def retry_delivery(
+        self, message_id: str, code: str, at: dt.datetime, audit: AuditDraft
+    ) -> Delivery | None:
+        """A dead letter back to pending (new inbox cursor); None if not a dead letter."""
+        ...
+
+    async def cancel_delivery(
+        self, message_id: str, code: str, at: dt.datetime, audit: AuditDraft
+    ) -> Delivery | None:
+        """A dead letter (or pending copy) ended for good; None if there was nothing to end."""
+        ...
+
+    async def move_pending(
+        self, from_code: str, to_code: str, at: dt.datetime, move_key: str, audit: AuditDraft
+    ) -> tuple[Delivery, ...]:
+        """Succession continuity: pending deliveries to ``from_code`` now go to ``to_code`` (new
+        cursor, ``requested`` kept). Idempotent on ``move_key``; each moved delivery audited
+        (``audit`` is the template: its message_id is filled per delivery)."""
+        ...
+
+    async def set_drain(self, code: str, drain: bool, at: dt.datetime, audit: AuditDraft) -> None:
+        """An admin's choice: let the closed code's own system drain its pending deliveries."""
+        ...
+
+    async def drains(self) -> frozenset[str]:
+        """Codes whose pending deliveries stay with them after a succession."""
+        ...
+
+    # --- business status --------------------------------------------------------------------
+    async def statuses(self, message_id: str) -> tuple[StatusEntry, ...]:
+        """The business status history (every recipient), oldest first."""
+        ...
+
+    async def sent(
+        self,
+        sender_codes: Sequence[str],
+        *,
+        after: str | None = None,
+        kind: MessageKind | None = None,
+        limit: int = 100,
+    ) -> Page[SentItem]:
+        """Messages sent from ``sender_codes``, newest first, with deliveries and statuses."""
+        ...
+
+    # --- audit ------------------------------------------------------------------------------
+    async def append_audit(self, drafts: Sequence[AuditDraft]) -> tuple[AuditEvent, ...]:
+        """Append events that change no other state (a refusal, a refused read)."""
+        ...
+
+    async def audit_events(
+        self, query: AuditFilter, *, after: str | None = None, limit: int = 100
+    ) -> Page[AuditEvent]:
+        """Events matching the filter, in chain order."""
+        ...
+
+    async def verify_audit(self) -> ChainVerdict:
+        """Re-hash the whole chain (from the oldest kept event) and name the first break."""
+        ...
+
+    # --- systems ----------------------------------------------------------------------------
+    async def put_system(self, system: SystemRecord, audit: AuditDraft) -> None:
+        """Create or replace a connected system."""
+        ...
+
+    async def system(self, system_id: str) -> SystemRecord | None:
+        """One system (revoked ones too), None if unknown."""
+        ...
+
+    async def system_by_cert(self, cert_sha256: str) -> SystemRecord | None:
+        """The active system whose client certificate has this SHA-256."""
+        ...
+
+    async def systems(self) -> tuple[SystemRecord, ...]:
+        """Every system, by id."""
+        ...
+
+    # --- retention --------------------------------------------------------------------------
+    async def purge(self, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:
+        """Remove messages (with deliveries and statuses) and audit events older than
+        ``before``; the removal is itself an audit event, and the chain stays verifiable from
+        the oldest kept event."""
+        ...
