@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -84,19 +84,43 @@ class StoreError(RuntimeError):
 
 
 class RegistryStore(Protocol):
-    """Where registry versions live; the broker's store implements this later."""
+    """Where registry versions live: the broker's store implements this (one store per
+    deployment). Async, because the broker's backends do I/O; a read never writes (seeding is
+    the explicit :meth:`seed_registry`)."""
 
-    def load_latest(self) -> Registry:
-        """The newest stored version (created with the seed on first use)."""
+    async def load_registry(self) -> Registry | None:
+        """The newest stored version, ``None`` when the store was never seeded."""
         ...
 
-    def save(self, registry: Registry) -> int:
-        """Stores the versions of ``registry`` newer than the stored one, atomically; returns
-        how many were written (0 when the store already has them)."""
+    async def registry_version(self) -> int | None:
+        """The newest stored version number (cheap: what a node polls), ``None`` if unseeded."""
         ...
 
-    def history(self) -> VersionLog:
-        """Every stored version with its change log."""
+    async def seed_registry(self, registry: Registry) -> bool:
+        """Stores every version of ``registry`` if the store holds none; True if it wrote."""
+        ...
+
+    async def save_registry(self, registry: Registry) -> int:
+        """Stores the versions of ``registry`` newer than the stored one in ONE transaction,
+        each with its audit event (who, when, why, counts); returns how many were written.
+        Raises :class:`StoreError` ``store.newer`` / ``store.gap`` / ``store.diverged`` when
+        ``registry`` does not continue the stored history. Wakes :meth:`wait_registry_change`."""
+        ...
+
+    async def registry_history(self) -> VersionLog:
+        """Every stored version with its change log (empty log when unseeded)."""
+        ...
+
+    async def wait_registry_change(self, known: int | None, timeout: float) -> int | None:
+        """The newest version as soon as it differs from ``known``; ``None`` after ``timeout``
+        seconds without a change (the change notification every node listens to)."""
+        ...
+
+    async def registry_records(
+        self, codes: Collection[str]
+    ) -> tuple[list[Agency], list[Succession]]:
+        """The latest state's records of these codes (every validity period) and the
+        successions from or to them: what a partial load (one CLI lookup) needs."""
         ...
 
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from registry.sources.instants import InstantError, parse_instant
 
 SubParsers = argparse._SubParsersAction  # the object argparse.add_subparsers returns
 Handler = Callable[[argparse.Namespace], int]
@@ -21,3 +24,15 @@ class CommandGroup:
 
     name: str
     register: Callable[[Any], None]
+
+
+def parse_at(text: str) -> datetime:
+    """Every command's ``--at``: a date (Vietnamese midnight), ISO 8601, or ``dd/MM/yyyy HH:mm``;
+    a time written without an offset is Vietnam time (UTC+7), as an official's clock reads.
+
+    Raises ``argparse.ArgumentTypeError`` so argparse names the option in its message.
+    """
+    try:
+        return parse_instant(text, naive_is_local=True)
+    except InstantError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.code}: {exc.message}") from None
