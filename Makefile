@@ -14,9 +14,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## make run: the axis's main job on its embedded default store
+## make run: axis demo: one signed document's whole way through a real axis (embedded store)
 run: $(STAMP)
-	$(BIN)/axis run
+	$(BIN)/axis demo
 
 ## make test: lint, format check, strict types, the whole test suite
 test: lint typecheck pytest

@@ -13,22 +13,32 @@ from collections.abc import Sequence
 
 from axis.commands import (
     CommandGroup,
+    audit_cmd,
     config_cmd,
+    deliveries_cmd,
+    demo_cmd,
     edxml_cmd,
     pki_cmd,
     registry_cmd,
     run_cmd,
+    serve_cmd,
     signing_cmd,
+    systems_cmd,
 )
 from axis.logs import configure_logging
 
 GROUPS: tuple[CommandGroup, ...] = (
+    demo_cmd.GROUP,
     run_cmd.GROUP,
+    serve_cmd.GROUP,
     config_cmd.GROUP,
     edxml_cmd.GROUP,
     registry_cmd.GROUP,
     pki_cmd.GROUP,
     signing_cmd.GROUP,
+    systems_cmd.GROUP,
+    deliveries_cmd.GROUP,
+    audit_cmd.GROUP,
 )
 
 

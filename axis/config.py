@@ -9,28 +9,30 @@ their settings (``XmlLimits``, ``SignaturePolicy``, the trust directory) from th
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from axis.paths import DEFAULT_HOME
-from edxml import XmlLimits
+from edxml import CodedError, XmlLimits
 from signing import SignaturePolicy
 
 _DEFAULT_HOME = DEFAULT_HOME.expanduser()
+STORE_FILE = "axis.sqlite3"
 _SIGNATURE_MODES = ("require", "verify-if-present", "off")
 _REVOCATION_MODES = ("hard-fail", "soft-fail", "off")
+_LOG_FORMATS = ("kv", "json")
 
 
-class ConfigError(ValueError):
-    """A parameter's value cannot be used; ``code`` is ``config.invalid``, ``name`` the variable."""
+class ConfigError(CodedError, ValueError):
+    """A parameter's value cannot be used; ``code`` is ``config.invalid``, ``name`` (also the
+    ``location``) the variable or the file and key."""
 
     def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"config.invalid: {name}: {message}")
-        self.code = "config.invalid"
+        super().__init__("config.invalid", message, name)
         self.name = name
-        self.message = message
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -65,9 +67,36 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a number") from None
+
+
+def _non_negative_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not an integer") from None
+    if value < 0:
+        raise ConfigError(name, f"{value} must not be negative")
+    return value
+
+
+def _store_url(name: str, raw: str) -> str:
+    if raw and not raw.startswith(("sqlite:///", "redis://", "rediss://")):
+        raise ConfigError(name, f"{raw!r} is not sqlite:///PATH or redis://HOST:PORT/DB")
+    return raw
+
+
 # field name -> (parser, meaning). The environment variable is AXIS_<FIELD NAME IN CAPITALS>.
 _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
-    "home": (_path, "data directory: registry versions (registry.sqlite3), later the store"),
+    "home": (_path, "data directory: the embedded store (axis.sqlite3), trust, test PKI"),
     "trust_dir": (
         _path,
         "trust anchors (PEM/DER) and intermediates/ for signatures; unset = shipped VGCA G1+G2",
@@ -88,6 +117,44 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
         "the signer's certificate must name From/OrganId (real VGCA certificates name no code "
         "yet: the intake binds the authenticated agency to From instead)",
     ),
+    "store": (_store_url, "the deployment's store; unset = sqlite:///<home>/axis.sqlite3"),
+    "host": (_text, "address axis serve listens on"),
+    "port": (_positive_int, "port axis serve listens on"),
+    "intake_workers": (
+        _positive_int,
+        "worker processes that check and verify documents (CPU work never runs on the loop)",
+    ),
+    "clock_offset": (
+        _float,
+        "seconds added to the system clock (tests and rehearsals run the axis at another time)",
+    ),
+    "delivery_lease": (
+        _positive_int,
+        "seconds a fetched, unacknowledged delivery waits before it is offered again",
+    ),
+    "max_attempts": (
+        _positive_int,
+        "fetches without an ack before a delivery becomes a dead letter",
+    ),
+    "retention_days": (
+        _positive_int,
+        "documents and audit events older than this are removed (the removal is audited)",
+    ),
+    "inbox_wait_max": (_positive_int, "longest long-poll (seconds) GET /v1/inbox?wait= holds"),
+    "auth_failures_per_minute": (
+        _positive_int,
+        "failed logins allowed per client address per minute before 429",
+    ),
+    "move_on_succession": (
+        _bool,
+        "when a succession takes effect, pending deliveries to the closed code move to its "
+        "successor (codes an admin set to drain keep theirs)",
+    ),
+    "log_format": (_choice(_LOG_FORMATS), "kv (key=value lines) or json"),
+    "max_inflight_intake": (
+        _non_negative_int,
+        "documents checked at once before POST /v1/messages answers 503 (0 = 4 x workers)",
+    ),
 }
 
 
@@ -103,17 +170,51 @@ class AxisConfig:
     allow_sha1: bool = False
     revocation: str = "soft-fail"
     require_sender_binding: bool = False
+    store: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    intake_workers: int = 2
+    clock_offset: float = 0.0
+    delivery_lease: int = 300
+    max_attempts: int = 5
+    retention_days: int = 3650
+    inbox_wait_max: int = 60
+    auth_failures_per_minute: int = 20
+    move_on_succession: bool = True
+    log_format: str = "kv"
+    max_inflight_intake: int = 0
+
+    @property
+    def store_url(self) -> str:
+        """The store to open: ``store`` when set, else the embedded SQLite file under ``home``."""
+        return self.store or f"sqlite:///{self.home / STORE_FILE}"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> AxisConfig:
-        """The configuration from ``AXIS_*`` variables; raises :class:`ConfigError` on a bad one."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, file: Path | None = None
+    ) -> AxisConfig:
+        """The configuration: a TOML file's values (``file``, or ``$AXIS_CONFIG``) overridden by
+        ``AXIS_*`` variables; raises :class:`ConfigError` on a bad value or an unknown key."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        source = file or (Path(env["AXIS_CONFIG"]) if env.get("AXIS_CONFIG") else None)
+        if source is not None:
+            for key, raw in _read_toml(source).items():
+                if key not in _PARAMETERS:
+                    raise ConfigError(str(source), f"unknown parameter {key!r}")
+                parse = _PARAMETERS[key][0]
+                values[key] = parse(
+                    f"{source}:{key}", str(raw).lower() if isinstance(raw, bool) else str(raw)
+                )
         for name, (parse, _meaning) in _PARAMETERS.items():
             variable = env_name(name)
             if variable in env and env[variable] != "":
                 values[name] = parse(variable, env[variable])
         return cls(**values)
+
+    def with_overrides(self, **values: Any) -> AxisConfig:
+        """This configuration with some parameters replaced (a command line's flags)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
 
     def xml_limits(self) -> XmlLimits:
         """The limits every untrusted XML input is parsed under."""
@@ -127,6 +228,20 @@ class AxisConfig:
             revocation=self.revocation,  # type: ignore[arg-type]
             require_sender_binding=self.require_sender_binding,
         )
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(str(path), f"cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not TOML: {exc}") from None
+    section = data.get("axis", data)
+    if not isinstance(section, dict):
+        raise ConfigError(str(path), "[axis] must be a table")
+    return section
 
 
 def env_name(field_name: str) -> str:

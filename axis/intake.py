@@ -16,27 +16,41 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, Protocol
 
 import structlog
 
 import edxml
 from axis.config import AxisConfig
 from edxml import Document, Problem, Status
+from edxml.xmlsafe import XmlLimits
 from registry.model import VN_TZ, vn_midnight
 from registry.registry import Registry, Resolution
-from signing import SignatureReport, TrustStore, verify
+from signing import SignatureReport
 
 _log = structlog.get_logger("axis.intake")
 
 
+class SignatureVerifier(Protocol):
+    """What the signature stage needs: :class:`signing.Verifier` (owned by whoever runs the
+    intake: a worker process, ``axis run``), which keeps its path validator and caches."""
+
+    def verify(
+        self, data: bytes, *, at: dt.datetime | None = ..., limits: XmlLimits = ...
+    ) -> SignatureReport: ...
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeContext:
-    """What every stage may read: the configuration, one registry version, the trust store."""
+    """What every stage may read: the configuration, one registry version, the verifier.
+
+    ``registry`` is None where the routes are resolved elsewhere (the broker's worker processes
+    check and verify; the serving process resolves against the registry version it holds).
+    """
 
     config: AxisConfig
-    registry: Registry
-    trust: TrustStore
+    registry: Registry | None
+    verifier: SignatureVerifier
     received_at: dt.datetime  # the axis's own clock: the trusted time for signatures and routes
 
 
@@ -68,7 +82,8 @@ Stage = Callable[[Intake, IntakeContext], Intake]
 
 def check_format(intake: Intake, ctx: IntakeContext) -> Intake:
     """edXML: hardened parse, the project's XSD and the rules (tolerant mode)."""
-    result = edxml.check(intake.data, limits=ctx.config.xml_limits())
+    today = ctx.received_at.astimezone(VN_TZ).date()
+    result = edxml.check(intake.data, limits=ctx.config.xml_limits(), today=today)
     intake = replace(intake, check=result)
     return intake.refuse(result.errors[0]) if result.errors else intake
 
@@ -77,20 +92,14 @@ def check_signature(intake: Intake, ctx: IntakeContext) -> Intake:
     """XML-DSig under the configured policy, at the axis's receipt time."""
     if intake.package is None:
         return intake
-    report = verify(
-        intake.data,
-        trust=ctx.trust,
-        at=ctx.received_at,
-        policy=ctx.config.signature_policy(),
-        limits=ctx.config.xml_limits(),
-    )
+    report = ctx.verifier.verify(intake.data, at=ctx.received_at, limits=ctx.config.xml_limits())
     intake = replace(intake, signature=report)
-    if report.valid:
+    if report.accepted:
         return intake
     return intake.refuse(Problem(str(report.reason), report.message, report.location))
 
 
-def _recipients(package: edxml.Package) -> tuple[list[str], dt.datetime | None]:
+def recipients(package: edxml.Package) -> tuple[list[str], dt.datetime | None]:
     """Codes to route to, and when the sender wrote them (its local date, as an instant)."""
     if isinstance(package, Status):
         # A status goes back to the original document's issuer, named as of that document's date.
@@ -107,7 +116,7 @@ def _recipients(package: edxml.Package) -> tuple[list[str], dt.datetime | None]:
     return [org.organ_id for org in package.header.to if org.organ_id], written
 
 
-_ROUTE_PROBLEM: Final = {
+ROUTE_PROBLEM: Final = {
     "ambiguous": "route.ambiguous",
     "unknown": "route.unknown",
     "closed_no_successor": "route.closed",
@@ -120,7 +129,9 @@ def resolve_routes(intake: Intake, ctx: IntakeContext) -> Intake:
     """Each recipient's code resolved at receipt, read with the meaning it had when written."""
     if intake.package is None:
         return intake
-    codes, written = _recipients(intake.package)
+    if ctx.registry is None:
+        return intake
+    codes, written = recipients(intake.package)
     routes = tuple(
         ctx.registry.resolve(code, ctx.received_at, addressed_at=written) for code in codes
     )
@@ -132,7 +143,7 @@ def resolve_routes(intake: Intake, ctx: IntakeContext) -> Intake:
             detail = f"; candidates {', '.join(route.candidates)}" if route.candidates else ""
             return intake.refuse(
                 Problem(
-                    _ROUTE_PROBLEM.get(route.status, "route.unresolved"),
+                    ROUTE_PROBLEM.get(route.status, "route.unresolved"),
                     f"recipient {route.requested!r} does not resolve ({route.status}){detail}",
                     f"recipient[{position}]",
                 )

@@ -26,8 +26,22 @@ class _CurrentStderr:
 _STDERR: TextIO = _CurrentStderr()  # type: ignore[assignment]
 
 
+class _Settings:
+    """The level this process was configured with, handed on to the worker processes it starts
+    (a worker configures its own logging the same way; structlog's configuration is per
+    process)."""
+
+    level = "warning"
+
+
+def configured_level() -> str:
+    """The level :func:`configure_logging` was last called with in this process."""
+    return _Settings.level
+
+
 def configure_logging(level: str = "warning") -> None:
     """Route structlog events at ``level`` or above to stderr as ``key=value`` lines."""
+    _Settings.level = level
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.WARNING)
     structlog.configure(
         processors=[

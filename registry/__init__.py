@@ -9,13 +9,16 @@ day of interruption. This package knows which code means what at which instant:
   ``search(text)`` matches Vietnamese names however they are spelt, ``apply`` makes the next
   version;
 * :func:`diff`, :class:`VersionLog` (``delta``) — what changed, for people and for sync;
-* :class:`FileRegistryStore` — versions in one SQLite file under ``$AXIS_HOME`` (the only disk
-  I/O here, by name); :mod:`registry.sources` and :mod:`registry.sync` import official lists.
+* :class:`RegistryStore` — where versions live (the broker's store implements it;
+  :class:`MemoryRegistryStore` has no I/O), :func:`load_for` — the few records a lookup needs;
+  :mod:`registry.sources` and :mod:`registry.sync` import official lists;
+* :class:`RegistryError` — the base of every error here (an ``edxml.CodedError``).
 
 The package imports nothing from ``axis`` or ``signing``.
 """
 
 from registry.codes import AgencyCode, AgencyCodeError
+from registry.errors import RegistryError
 from registry.model import (
     CUTOVER_2025,
     VN_TZ,
@@ -27,8 +30,9 @@ from registry.model import (
     VersionInfo,
     vn_midnight,
 )
-from registry.registry import Hop, Registry, RegistryError, Resolution
-from registry.store import FileRegistryStore, RegistryStore, StoreError
+from registry.partial import load_for
+from registry.registry import Hop, Registry, Resolution
+from registry.store import MemoryRegistryStore, RegistryStore, StoreError
 from registry.text import fold_exact, fold_plain, same_name
 from registry.versions import RegistryDiff, VersionError, VersionLog, diff
 
@@ -39,8 +43,8 @@ __all__ = [
     "AgencyCode",
     "AgencyCodeError",
     "Change",
-    "FileRegistryStore",
     "Hop",
+    "MemoryRegistryStore",
     "Registry",
     "RegistryDiff",
     "RegistryError",
@@ -56,6 +60,7 @@ __all__ = [
     "diff",
     "fold_exact",
     "fold_plain",
+    "load_for",
     "same_name",
     "vn_midnight",
 ]

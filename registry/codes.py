@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from registry.errors import RegistryError
+
 MAX_LENGTH: Final = 35
 """QĐ 20/2020: a code is at most 35 characters."""
 
@@ -43,7 +45,7 @@ _UPPER: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _QCVN_WIDTHS: Final = (3, 2, 2, 3)
 
 
-class AgencyCodeError(ValueError):
+class AgencyCodeError(RegistryError, ValueError):
     """A code that is not a valid agency identifier.
 
     ``code`` is stable and machine-readable (``code.empty``, ``code.too_long``, ``code.bad_char``,
@@ -53,10 +55,7 @@ class AgencyCodeError(ValueError):
     """
 
     def __init__(self, code: str, message: str, position: int | None = None) -> None:
-        where = f" at position {position}" if position is not None else ""
-        super().__init__(f"{code}: {message}{where}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message, None if position is None else f"position {position}")
         self.position = position
 
 

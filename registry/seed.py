@@ -13,6 +13,7 @@ from datetime import datetime
 from importlib import resources
 from typing import Any, Final
 
+from registry.errors import RegistryError
 from registry.model import Agency, Succession, agency_from_dict, succession_from_dict
 from registry.registry import Registry
 
@@ -20,13 +21,8 @@ SEED_RESOURCE: Final = "data/seed.json.gz"
 """The seed's path inside the ``registry`` package."""
 
 
-class SeedError(RuntimeError):
+class SeedError(RegistryError, RuntimeError):
     """The packaged seed is missing or unreadable; ``code`` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 def seed_bytes() -> bytes:

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal, get_args
 
+from registry.errors import RegistryError
 from registry.model import VN_TZ, Agency, Change, Succession, SuccessionKind, as_utc
 from registry.registry import Registry
 from registry.sources.batch import ImportBatch, ImportIssue
@@ -62,13 +63,8 @@ SUMMARY_KEYS: Final[tuple[str, ...]] = (
 """The keys of :meth:`SyncPlan.summary`, always all present, in this order."""
 
 
-class SyncError(RuntimeError):
+class SyncError(RegistryError, RuntimeError):
     """A plan that cannot be applied; ``code`` is stable (``sync.stale_plan``, ...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from registry.errors import RegistryError
 from registry.model import Agency, Change, Succession, VersionInfo, agency_to_dict
 from registry.model import succession_to_dict as _succession_to_dict
 
@@ -19,13 +20,8 @@ if TYPE_CHECKING:
     from registry.registry import Registry
 
 
-class VersionError(LookupError):
+class VersionError(RegistryError, LookupError):
     """A version that does not exist in the log; ``code`` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,29 +23,45 @@ Library choice: **python-xmlsec (libxmlsec1 1.3.9)**, not signxml. Why, measured
 
 Certificate paths are pyhanko-certvalidator's job behind :class:`PathValidator` (SHA-1 G1 chains,
 CRL/OCSP, validation at a past time), which cryptography's verifier cannot do.
+
+State belongs to the application: a :class:`Verifier` (one per trust and policy, kept for the life
+of the process) owns its path validator, its certificate caches and, for synchronous callers, its
+event loop; :func:`verify` is a one-shot wrapper around it. Every error this package raises derives
+from :class:`SigningError` (an :class:`edxml.CodedError`).
 """
 
 from __future__ import annotations
 
-from signing.certpath import PathPolicy, PathResult, PathValidator, RevocationStatus
+from signing.certpath import PathPolicy, PathResult, PathValidator
+from signing.errors import SigningError
 from signing.locate import ANYWHERE, EDXML, PROFILES, TAX_MESSAGE, SignatureProfile
 from signing.pinned import PinnedKeys
-from signing.policy import SignatureMode, SignaturePolicy
+from signing.policy import (
+    REVOCATION_MODES,
+    SIGNATURE_MODES,
+    RevocationMode,
+    SignatureMode,
+    SignaturePolicy,
+)
 from signing.report import ReasonCode, SignatureDetail, SignatureReport
-from signing.sign import SignatureTemplate, SigningError, sign, signature_template
+from signing.revstatus import RevocationStatus
+from signing.sign import SignatureTemplate, sign, signature_template
 from signing.truststore import TrustStore
-from signing.verify import validator_for, verify, verify_async
+from signing.verifier import Trust, Verifier, path_policy_for, verify
 
 __all__ = [
     "ANYWHERE",
     "EDXML",
     "PROFILES",
+    "REVOCATION_MODES",
+    "SIGNATURE_MODES",
     "TAX_MESSAGE",
     "PathPolicy",
     "PathResult",
     "PathValidator",
     "PinnedKeys",
     "ReasonCode",
+    "RevocationMode",
     "RevocationStatus",
     "SignatureDetail",
     "SignatureMode",
@@ -54,10 +70,11 @@ __all__ = [
     "SignatureReport",
     "SignatureTemplate",
     "SigningError",
+    "Trust",
     "TrustStore",
+    "Verifier",
+    "path_policy_for",
     "sign",
     "signature_template",
-    "validator_for",
     "verify",
-    "verify_async",
 ]

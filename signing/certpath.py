@@ -19,19 +19,19 @@ Results are cached per leaf certificate (SHA-256 fingerprint, policy, trust vers
 the window in which they hold -- the chain's validity (cut at a known future revocation date) for
 ``at``, and the freshness of the revocation data used for the wall clock -- so the second document
 of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, so a
-result is never served across a reload.
+result is never served across a reload. Which CRL / OCSP data covers the chain, and what it says
+about the leaf, is :mod:`signing.revstatus`'s job.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import structlog
 from asn1crypto import x509 as asn1_x509
@@ -51,15 +51,24 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
+from signing.policy import RevocationMode
 from signing.revocation import (
     CachedCrl,
     CachedOcsp,
     Clock,
     RevocationCache,
     RevocationFetcher,
-    crl_urls,
-    ocsp_urls,
     utc_now,
+)
+from signing.revstatus import (
+    NOT_REACHED,
+    camel,
+    collect_revocation,
+    iso,
+    revoked_dates,
+)
+from signing.revstatus import (
+    RevocationStatus as RevocationStatus,  # re-exported: its old home
 )
 from signing.truststore import TrustSnapshot, TrustStore
 
@@ -72,7 +81,6 @@ _MALFORMED_CERTIFICATE = (
     x509.UnsupportedGeneralNameType,
 )
 
-RevocationMode = Literal["hard-fail", "soft-fail", "off"]
 # Codes whose outcome depends on neither the time nor revocation data nor extra certificates:
 # safe to cache without a window.
 _STATIC_FAILURES = frozenset({"cert.ca_as_signer", "cert.key_usage", "cert.weak_key"})
@@ -92,19 +100,6 @@ class PathPolicy:
     min_ec_bits: int = 256
     # key usage: the leaf must have digitalSignature or nonRepudiation (not configurable)
     soft_fail_retry: timedelta = timedelta(minutes=1)  # reuse of "revocation unknown" results
-
-
-@dataclass(frozen=True)
-class RevocationStatus:
-    """The leaf's revocation state as far as we could establish it."""
-
-    status: Literal["good", "revoked", "unknown", "not_checked"]
-    source: Literal["crl", "ocsp"] | None
-    detail: str  # e.g. "revoked 2025-03-01T00:00:00Z reason keyCompromise"
-
-
-NOT_CHECKED = RevocationStatus("not_checked", None, "revocation checking is off")
-NOT_REACHED = RevocationStatus("not_checked", None, "the path failed before revocation checking")
 
 
 @dataclass(frozen=True)
@@ -135,10 +130,6 @@ def _utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
-def _iso(dt: datetime) -> str:
-    return _utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _describe(cert: x509.Certificate) -> str:
     return cert.subject.rfc4514_string()
 
@@ -149,11 +140,6 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 def _from_asn1(cert: asn1_x509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(cert.dump())
-
-
-def _camel(reason: str) -> str:
-    head, *rest = reason.split("_")
-    return head + "".join(p.capitalize() for p in rest)
 
 
 class PathValidator:
@@ -261,7 +247,7 @@ class PathValidator:
             subject=_describe(leaf),
             ok=result.ok,
             reason=result.reason,
-            at=_iso(when),
+            at=iso(when),
         )
         return result
 
@@ -272,17 +258,32 @@ class PathValidator:
         *,
         at: datetime | None = None,
     ) -> PathResult:
-        """Synchronous :meth:`validate` for the CLI and sync callers; works with or without a
-        running event loop in this thread (then the work runs in a helper thread)."""
-        hit = self._lookup(leaf, at)
+        """Synchronous :meth:`validate` for one-off checks (``axis pki check``, tests).
+
+        A cache miss runs :meth:`validate` in a fresh event loop (``asyncio.run``), so the
+        fetcher must not be bound to another loop (an ``HttpRevocationFetcher`` is: its session
+        belongs to the loop it was opened on). Long-lived synchronous callers use
+        :class:`signing.Verifier`, which keeps one loop of its own. Inside a running event loop
+        this raises ``RuntimeError``: await :meth:`validate` there instead.
+        """
+        hit = self.cached(leaf, at)
         if hit is not None:
             return hit
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             return asyncio.run(self.validate(leaf, extra_certs, at=at))
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, self.validate(leaf, extra_certs, at=at)).result()
+        raise RuntimeError(
+            "PathValidator.validate_sync() called inside a running event loop: "
+            "await PathValidator.validate() instead"
+        )
+
+    def cached(self, leaf: x509.Certificate, at: datetime | None = None) -> PathResult | None:
+        """The cached result for ``leaf`` at ``at`` if one still holds, else ``None`` (no I/O).
+
+        What a synchronous caller tries first, so the event loop is only entered on a miss.
+        """
+        return self._lookup(leaf, at)
 
     async def prefetch(self, *, margin: timedelta = timedelta(minutes=5)) -> int:
         """Refresh revocation data of every cached chain that expires within ``margin``."""
@@ -420,20 +421,22 @@ class PathValidator:
                 return self._fail(
                     when,
                     "cert.not_yet_valid",
-                    f"{_describe(cert)} is valid only from {_iso(cert.not_valid_before_utc)} "
-                    f"(checked at {_iso(when)})",
+                    f"{_describe(cert)} is valid only from {iso(cert.not_valid_before_utc)} "
+                    f"(checked at {iso(when)})",
                     chain,
                 )
             if when > cert.not_valid_after_utc:
                 return self._fail(
                     when,
                     "cert.expired",
-                    f"{_describe(cert)} expired {_iso(cert.not_valid_after_utc)} "
-                    f"(checked at {_iso(when)})",
+                    f"{_describe(cert)} expired {iso(cert.not_valid_after_utc)} "
+                    f"(checked at {iso(when)})",
                     chain,
                 )
 
-        revinfo, status = await self._revocation(chain, when)
+        revinfo, status = await collect_revocation(
+            self.revocation_cache, self.policy.revocation, chain, when
+        )
         crls = [r.der for r in revinfo if isinstance(r, CachedCrl)]
         ocsps = [r.der for r in revinfo if isinstance(r, CachedOcsp)]
         mode = {"off": "none"}.get(self.policy.revocation, self.policy.revocation)
@@ -442,8 +445,8 @@ class PathValidator:
         try:
             await validator.async_validate_path()
         except RevokedError as exc:
-            why = _camel(exc.reason.native or "unspecified")
-            detail = f"revoked {_iso(exc.revocation_dt)} reason {why}"
+            why = camel(exc.reason.native or "unspecified")
+            detail = f"revoked {iso(exc.revocation_dt)} reason {why}"
             rs = RevocationStatus("revoked", status.source, detail)
             return self._fail(when, "cert.revoked", str(exc), chain, rs)
         except InsufficientRevinfoError as exc:
@@ -465,7 +468,7 @@ class PathValidator:
         valid_from = max(c.not_valid_before_utc for c in chain)
         valid_until = min(c.not_valid_after_utc for c in chain)
         for r in revinfo:
-            valid_until = min([valid_until, *self._revoked_dates(r, chain)])
+            valid_until = min([valid_until, *revoked_dates(r, chain)])
         fresh_until: datetime | None = None
         if self.policy.revocation != "off":
             limits = [r.expires_at for r in revinfo]
@@ -474,86 +477,6 @@ class PathValidator:
             fresh_until = min(limits) if limits else None
         result = PathResult(True, None, "certificate path valid", chain, status, when)
         return _Cached(result, valid_from, valid_until, fresh_until, tuple(revinfo))
-
-    @staticmethod
-    def _revoked_dates(
-        r: CachedCrl | CachedOcsp, chain: Sequence[x509.Certificate]
-    ) -> list[datetime]:
-        """Revocation dates (in the future of ``at``) of chain members found in ``r``."""
-        out: list[datetime] = []
-        if isinstance(r, CachedOcsp):
-            if r.status == "revoked" and r.revoked_at is not None:
-                out.append(r.revoked_at)
-            return out
-        for cert in chain[:-1]:
-            if cert.issuer.public_bytes() == r.issuer_der and cert.serial_number in r.revoked:
-                out.append(r.revoked[cert.serial_number][0])
-        return out
-
-    async def _revocation(
-        self, chain: Sequence[x509.Certificate], when: datetime
-    ) -> tuple[list[CachedCrl | CachedOcsp], RevocationStatus]:
-        """Collect CRL/OCSP data for every non-anchor certificate; report the leaf's status."""
-        if self.policy.revocation == "off":
-            return [], NOT_CHECKED
-        cache = self.revocation_cache
-        revinfo: list[CachedCrl | CachedOcsp] = []
-        leaf_status = RevocationStatus(
-            "unknown", None, "no CRL or OCSP data available for the signer certificate"
-        )
-        declared = bool(crl_urls(chain[0]) or ocsp_urls(chain[0]))
-        if not declared:
-            leaf_status = RevocationStatus(
-                "unknown", None, "the signer certificate declares no CRL or OCSP location"
-            )
-        for i, (cert, issuer) in enumerate(itertools.pairwise(chain)):
-            got: CachedCrl | CachedOcsp | None = None
-            if ocsp_urls(cert) or i == 0:
-                got = await cache.ocsp_for(cert, issuer)
-            if (
-                isinstance(got, CachedOcsp)
-                and got.revoked_at is not None
-                and when < got.revoked_at
-                and crl_urls(cert)
-            ):
-                # pyhanko-certvalidator reads an OCSP "revoked" dated after the validation time
-                # as a failed check; a CRL states the same fact in a form it accepts.
-                got = await cache.crl_for(cert) or got
-            if got is None:
-                got = await cache.crl_for(cert)
-            if got is None:
-                continue
-            revinfo.append(got)
-            if i == 0:
-                leaf_status = self._status_of(got, cert, when)
-        return revinfo, leaf_status
-
-    @staticmethod
-    def _status_of(
-        r: CachedCrl | CachedOcsp, cert: x509.Certificate, when: datetime
-    ) -> RevocationStatus:
-        if isinstance(r, CachedOcsp):
-            if r.status == "revoked" and r.revoked_at is not None:
-                detail = f"revoked {_iso(r.revoked_at)} reason {_camel(r.reason or 'unspecified')}"
-                if when < r.revoked_at:
-                    return RevocationStatus("good", "ocsp", f"good at {_iso(when)}; later {detail}")
-                return RevocationStatus("revoked", "ocsp", detail)
-            nu = _iso(r.next_update) if r.next_update else "-"
-            return RevocationStatus(
-                "good" if r.status == "good" else "unknown",
-                "ocsp",
-                f"OCSP {r.status}, thisUpdate {_iso(r.this_update)} nextUpdate {nu}",
-            )
-        if cert.serial_number in r.revoked:
-            revoked_at, reason = r.revoked[cert.serial_number]
-            detail = f"revoked {_iso(revoked_at)} reason {_camel(reason)}"
-            if when < revoked_at:
-                return RevocationStatus("good", "crl", f"good at {_iso(when)}; later {detail}")
-            return RevocationStatus("revoked", "crl", detail)
-        nu = _iso(r.next_update) if r.next_update else "-"
-        return RevocationStatus(
-            "good", "crl", f"not on CRL, thisUpdate {_iso(r.this_update)} nextUpdate {nu}"
-        )
 
 
 def describe_result(result: PathResult) -> dict[str, Any]:
@@ -568,6 +491,6 @@ def describe_result(result: PathResult) -> dict[str, Any]:
             "source": result.revocation.source,
             "detail": result.revocation.detail,
         },
-        "validated_at": _iso(result.validated_at),
+        "validated_at": iso(result.validated_at),
         "from_cache": result.from_cache,
     }

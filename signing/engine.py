@@ -42,30 +42,16 @@ def _key_from_der(der: bytes, is_cert: bool) -> xmlsec.Key:
     return xmlsec.Key.from_memory(der, fmt)
 
 
-# libxmlsec1 keys by certificate *identity*: KeyInfo certificates come from a parse cache
-# (signing.keyinfo), so the same signer's documents hand us the same object again and the DER
-# export + lookup are skipped. Only the key is cached, never a verdict; the entry holds the
-# certificate itself, so an ``id`` cannot be reused by another object while it is in here.
-_BY_CERTIFICATE: dict[int, tuple[x509.Certificate, xmlsec.Key]] = {}
-_MAX_CERTIFICATES = 1024
-
-
 def xmlsec_key(key: x509.Certificate | PublicKey) -> xmlsec.Key:
-    """A libxmlsec1 public key for a certificate or bare public key (cached: keys are reused).
+    """A libxmlsec1 public key for a certificate or bare public key (cached by the key's DER).
 
     Always the bare public key, never the certificate: libxmlsec1 copies the key into every
     context, and a key that carries its certificate costs ~90 µs to copy, a bare one ~1 µs.
+    A verifier keeps the result per certificate (:class:`signing.certfacts.CertFactsCache`), so
+    the DER export is paid once per signer, not per document.
     """
-    if isinstance(key, x509.Certificate):
-        hit = _BY_CERTIFICATE.get(id(key))
-        if hit is not None and hit[0] is key:
-            return hit[1]
-        loaded = _key_from_der(_spki_der(key.public_key()), False)
-        if len(_BY_CERTIFICATE) >= _MAX_CERTIFICATES:
-            _BY_CERTIFICATE.clear()
-        _BY_CERTIFICATE[id(key)] = (key, loaded)
-        return loaded
-    return _key_from_der(_spki_der(key), False)
+    public = key.public_key() if isinstance(key, x509.Certificate) else key
+    return _key_from_der(_spki_der(public), False)
 
 
 def _spki_der(public: PublicKeyTypes) -> bytes:

@@ -7,13 +7,17 @@ speak the same vocabulary, and so a report can say which policy refused a docume
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from signing import algorithms as alg
 from signing.locate import EDXML, SignatureProfile
 
 SignatureMode = Literal["require", "verify-if-present", "off"]
 RevocationMode = Literal["hard-fail", "soft-fail", "off"]
+
+#: The modes written once: the axis's configuration and the CLI take their choices from these.
+SIGNATURE_MODES: tuple[str, ...] = get_args(SignatureMode)
+REVOCATION_MODES: tuple[str, ...] = get_args(RevocationMode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,20 +123,34 @@ class SignatureDetail:
 class SignatureReport:
     """The verdict on one document under one policy.
 
-    ``status`` is ``valid`` (every signature found is valid and the policy is met), ``invalid``,
-    ``absent`` (no signature, an empty ``DigitalSignature`` placeholder or a dummy value — not a
-    forgery), or ``skipped`` (policy ``off``). ``valid`` is what a caller should act on: it is true
-    for ``valid``, and for ``absent``/``skipped`` only when the policy does not require a signature.
+    ``status`` is the verdict, one of:
+
+    * ``valid`` -- every signature found is valid and the policy is met;
+    * ``invalid`` -- a signature is present and refused (or the document cannot be read);
+    * ``absent`` -- no signature, an empty ``DigitalSignature`` placeholder or a dummy value:
+      nothing was verified, and nothing was forged either;
+    * ``skipped`` -- the policy is ``off``: the signatures were not looked at.
+
+    Two booleans, because they answer two different questions and a caller must not mix them up:
+    :attr:`valid` -- *was a signature present and verified?* (``status == "valid"``), and
+    ``accepted`` -- *may the document go on under this policy?* (valid, or absent/skipped when the
+    policy does not require a signature). A gate (the intake) acts on ``accepted``; a display of
+    who signed what acts on ``valid``.
     """
 
     status: Status
-    valid: bool
+    accepted: bool
     reason: ReasonCode
     message: str
     location: str = "/"
     profile: str = "edxml"
     signatures: tuple[SignatureDetail, ...] = field(default_factory=tuple)
     validated_at: datetime | None = None
+
+    @property
+    def valid(self) -> bool:
+        """Whether a signature was present and verified (an absent one is never ``valid``)."""
+        return self.status == "valid"
 
     @property
     def signer(self) -> SignatureDetail | None:
@@ -148,6 +162,7 @@ class SignatureReport:
         return {
             "status": self.status,
             "valid": self.valid,
+            "accepted": self.accepted,
             "reason": str(self.reason),
             "message": self.message,
             "location": self.location,

@@ -37,6 +37,8 @@ from signing.cid import (
     is_cid_uri,
     serving,
 )
+from signing.errors import SignError
+from signing.errors import SigningError as SigningError  # the old name of signing errors
 
 SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -44,20 +46,10 @@ _URI_BY_NAME = {name: uri for uri, name in alg.SHORT_NAMES.items()}
 _HEADER_PATH = (f"{{{EDXML_NS}}}edXMLEnvelope", f"{{{EDXML_NS}}}edXMLHeader")
 
 
-class SigningError(ValueError):
-    """The document or key cannot be signed as asked: stable ``code``, ``message``, ``location``."""
-
-    def __init__(self, code: str, message: str, location: str = "/") -> None:
-        super().__init__(f"{code} at {location}: {message}")
-        self.code = code
-        self.message = message
-        self.location = location
-
-
 def _uri(name: str, kind: str) -> str:
     uri = _URI_BY_NAME.get(name, name)
     if uri not in alg.TRANSFORMS:
-        raise SigningError("sign.algorithm", f"unknown {kind} {name!r}")
+        raise SignError("sign.algorithm", f"unknown {kind} {name!r}")
     return uri
 
 
@@ -70,7 +62,7 @@ def _edxml_header(root: etree._Element) -> etree._Element:
     for tag in _HEADER_PATH:
         node = node.find(tag) if node is not None else None
     if node is None or root.tag != f"{{{EDXML_NS}}}edXML":
-        raise SigningError("sign.not_edxml", "no edXML/edXMLEnvelope/edXMLHeader to sign into")
+        raise SignError("sign.not_edxml", "no edXML/edXMLEnvelope/edXMLHeader to sign into")
     return node
 
 
@@ -123,7 +115,7 @@ def signature_template(
     method = _uri(algorithm, "signature algorithm")
     digest_uri = _uri(digest, "digest")
     if c14n not in alg.C14N_METHODS:
-        raise SigningError("sign.algorithm", f"unknown canonicalisation {c14n!r}")
+        raise SignError("sign.algorithm", f"unknown canonicalisation {c14n!r}")
     holder = parent if parent is not None else _edxml_header(root)
     ids: list[tuple[etree._Element, str]] = []
     targets: list[tuple[str, tuple[str, ...]]] = []
@@ -142,7 +134,7 @@ def signature_template(
             continue
         target = next((e for e in root.iter() if e.get("Id") == uri[1:]), None)
         if target is None:
-            raise SigningError("sign.reference", f"no element with Id {uri[1:]!r}")
+            raise SignError("sign.reference", f"no element with Id {uri[1:]!r}")
         ids.append((target, "Id"))
         encloses = target is holder or target in holder.iterancestors()
         targets.append((uri, (alg.ENVELOPED, c14n) if encloses else (c14n,)))
@@ -185,10 +177,10 @@ def _attachment_content(parts: AttachmentParts, uri: str) -> bytes:
     holders = parts.by_id.get(content_id_of(uri), ())
     if len(holders) != 1:
         what = "several attachments carry" if holders else "no attachment carries"
-        raise SigningError("sign.reference", f"{what} the content id of {uri!r}")
+        raise SignError("sign.reference", f"{what} the content id of {uri!r}")
     content = attachment_bytes(holders[0])
     if content is None:
-        raise SigningError("sign.reference", f"the attachment of {uri!r} is not base64")
+        raise SignError("sign.reference", f"the attachment of {uri!r} is not base64")
     return content
 
 
@@ -216,7 +208,7 @@ def sign(
     ``signing_time`` adds the VN-style ``SigningTime`` object, also signed.
     """
     if not chain:
-        raise SigningError("sign.no_certificate", "the signer's certificate is required")
+        raise SignError("sign.no_certificate", "the signer's certificate is required")
     template = signature_template(
         tree,
         algorithm=algorithm or default_algorithm(key),
@@ -239,7 +231,7 @@ def sign(
         holder = signature.getparent()
         if holder is not None:
             holder.remove(signature)
-        raise SigningError("sign.failed", f"libxmlsec1 could not sign: {exc}") from None
+        raise SignError("sign.failed", f"libxmlsec1 could not sign: {exc}") from None
 
     key_info = etree.Element(f"{{{DSIG_NS}}}KeyInfo")
     x509_data = _ds(key_info, "X509Data")

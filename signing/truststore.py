@@ -25,21 +25,13 @@ import structlog
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from signing.errors import TrustStoreError as TrustStoreError  # re-exported: its old home
+
 CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
 INTERMEDIATES_DIR = "intermediates"
 DEFAULT_ANCHORS_DIR = Path(__file__).resolve().parent / "anchors"
 
 _log = structlog.get_logger()
-
-
-class TrustStoreError(ValueError):
-    """A trust directory cannot be used: ``code`` is stable, ``location`` names the file."""
-
-    def __init__(self, code: str, message: str, location: str) -> None:
-        super().__init__(f"{code} at {location}: {message}")
-        self.code = code
-        self.message = message
-        self.location = location
 
 
 def fingerprint_sha256(cert: x509.Certificate) -> str:

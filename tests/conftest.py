@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from axis.paths import PROJECT_ROOT, shared_data_dir
 from tests.signing_fixtures import revocation_server, test_pki  # noqa: F401
 
 SHARED = shared_data_dir()
+
+# Tests leave the checkout as they found it: no example database, and hypothesis's caches
+# (constants, unicode data) go to a temporary directory instead of ./.hypothesis.
+_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="axis-hypothesis-")  # removed at exit
+set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
+settings.register_profile("axis", database=None)
+settings.load_profile("axis")
 
 
 def shared_path(*parts: str) -> Path:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import atexit
 import threading
+from typing import Any
 
+import aiohttp
 import pytest
 
 from signing.pki import RevocationServer, TestPki, build_test_pki
+from signing.revocation import HttpRevocationFetcher
 
 _lock = threading.Lock()
 _server: RevocationServer | None = None
@@ -54,3 +57,25 @@ def revocation_server(tmp_path_factory: pytest.TempPathFactory) -> RevocationSer
 def test_pki(revocation_server: RevocationServer) -> TestPki:
     """The session's test PKI (see :class:`signing.pki.TestPki` for what each certificate is)."""
     return revocation_server.pki
+
+
+class SessionPerCallFetcher:
+    """TEST-ONLY revocation fetcher: an ``aiohttp.ClientSession`` per fetch around the real one.
+
+    Synchronous tests drive the path validator with ``asyncio.run`` per call, i.e. a new event
+    loop each time, and an aiohttp session belongs to the loop it was opened on. The library's
+    :class:`~signing.revocation.HttpRevocationFetcher` always takes its owner's session; this
+    wrapper is only how tests give it one in every loop.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    async def fetch_crl(self, url: str) -> bytes:
+        async with aiohttp.ClientSession() as session:
+            return await HttpRevocationFetcher(session, **self.options).fetch_crl(url)
+
+    async def fetch_ocsp(self, url: str, request_der: bytes) -> bytes:
+        async with aiohttp.ClientSession() as session:
+            fetcher = HttpRevocationFetcher(session, **self.options)
+            return await fetcher.fetch_ocsp(url, request_der)

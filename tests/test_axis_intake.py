@@ -17,7 +17,7 @@ from edxml.xmlsafe import parse_xml
 from registry import sources, sync
 from registry.registry import Registry
 from registry.seed import load_seed
-from signing import TrustStore, sign
+from signing import TrustStore, Verifier, sign
 from signing.pki import TestPki
 from tests.edxml_helpers import NEW_DOCUMENT, example
 
@@ -37,7 +37,9 @@ def with_examples(seed: Registry) -> Registry:
 
 
 def _context(registry: Registry, **config: object) -> IntakeContext:
-    return IntakeContext(AxisConfig(**config), registry, TrustStore.default(), RECEIVED)  # type: ignore[arg-type]
+    settings = AxisConfig(**config)  # type: ignore[arg-type]
+    verifier = Verifier(TrustStore.default(), settings.signature_policy())
+    return IntakeContext(settings, registry, verifier, RECEIVED)
 
 
 def _readdressed(to_code: str) -> bytes:
@@ -108,9 +110,12 @@ def test_signed_letter_is_accepted_and_a_tampered_one_refused(
     issued = test_pki.agency_rsa2048
     sign(tree, issued.key, [issued.cert, test_pki.sub_ca.cert])
     signed = etree.tostring(tree, encoding="UTF-8", xml_declaration=True)
+    context = _context(seed, signature_mode="require", require_sender_binding=True)
     context = dataclasses.replace(
-        _context(seed, signature_mode="require", require_sender_binding=True),
-        trust=TrustStore.from_directory(test_pki.trust_dir),
+        context,
+        verifier=Verifier(
+            TrustStore.from_directory(test_pki.trust_dir), context.config.signature_policy()
+        ),
         received_at=dt.datetime.now(dt.UTC),
     )
     good = run_intake(signed, context)
@@ -130,4 +135,4 @@ def test_axis_run_prints_the_intake_table(
     assert "registry version 1" in out
     assert "edoc_new_two-attachments.edxml     accepted document" in out
     assert "route.unknown" in out  # the status packages' addressee is not in the seed
-    assert (axis_home / "registry.sqlite3").exists()
+    assert (axis_home / "axis.sqlite3").exists()

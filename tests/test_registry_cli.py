@@ -1,11 +1,14 @@
-"""``axis registry ...`` through axis.cli.main (and once as a real subprocess)."""
+"""``axis registry ...`` through axis.cli.main (and once as a real subprocess), against the
+deployment's store under a temporary ``$AXIS_HOME``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +16,9 @@ import pytest
 import structlog
 
 from axis.cli import main
-from registry.store import FileRegistryStore
+from axis.commands.registry_cmd import open_registry_store
+from axis.config import AxisConfig
+from registry.registry import Registry
 from tests.test_registry_resolve import sample_registry
 
 
@@ -24,10 +29,30 @@ def _restore_logging() -> Iterator[None]:
     structlog.reset_defaults()
 
 
+def _seed(registry: Registry) -> bool:
+    async def seed() -> bool:
+        async with open_registry_store(AxisConfig.from_env()) as store:
+            return await store.seed_registry(registry)
+
+    return asyncio.run(seed())
+
+
+def _stored() -> Registry:
+    """The newest registry in the store of $AXIS_HOME (loading never seeds)."""
+
+    async def load() -> Registry | None:
+        async with open_registry_store(AxisConfig.from_env()) as store:
+            return await store.load_registry()
+
+    registry = asyncio.run(load())
+    assert registry is not None
+    return registry
+
+
 @pytest.fixture
 def home(axis_home: Path) -> Path:
     """$AXIS_HOME holding the sample registry as version 1."""
-    FileRegistryStore(axis_home, seed=sample_registry).load_latest()
+    assert _seed(sample_registry())
     return axis_home
 
 
@@ -69,7 +94,7 @@ def test_resolve_refuses_a_bad_date(home: Path, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as caught:
         main(["registry", "resolve", "H63", "--at", "yesterday"])
     assert caught.value.code == 2
-    assert "not a date" in capsys.readouterr().err
+    assert "time.bad" in capsys.readouterr().err
 
 
 def test_show_lists_every_record_of_a_reused_code(
@@ -140,12 +165,12 @@ def test_import_dry_run_then_apply_then_noop(
     assert main(["registry", "import", str(source), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "dry run" in out
-    assert FileRegistryStore(home, seed=None).load_latest().version == 1
+    assert _stored().version == 1
     assert main(["registry", "import", str(source), "--author", "tester", "--json"]) == 0
     report = _json(capsys)
     assert report["version_before"] == 1
     assert report["version_after"] == 2
-    stored = FileRegistryStore(home, seed=None).load_latest()
+    stored = _stored()
     assert stored.version == 2
     assert stored.info.author == "tester"
     g30 = stored.get("G30")
@@ -153,7 +178,7 @@ def test_import_dry_run_then_apply_then_noop(
     assert g30.name == "Thông tấn xã Việt Nam"
     assert main(["registry", "import", str(source)]) == 0
     assert "version stays 2" in capsys.readouterr().out
-    assert FileRegistryStore(home, seed=None).load_latest().version == 2
+    assert _stored().version == 2
 
 
 def test_subprocess_prints_vietnamese_names_in_utf8(home: Path) -> None:
@@ -188,3 +213,52 @@ def test_progress_bar_appears_only_after_the_threshold(
     err = capsys.readouterr().err
     assert "slow import" in err
     assert "100/100" in err
+
+
+def test_the_first_command_seeds_an_empty_store_and_says_so(
+    axis_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["registry", "resolve", "000.00.00.H63", "--at", "2025-07-02", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "seeded" in captured.err
+    assert json.loads(captured.out)["agency"]["code"] == "000.00.00.H38"
+    assert main(["registry", "show", "H63"]) == 0  # a bare level-1 body, as people type it
+    captured = capsys.readouterr()
+    assert "seeded" not in captured.err
+    assert "000.00.00.H63 -> 000.00.00.H38" in captured.out
+
+
+def test_home_option_overrides_the_environment(
+    axis_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other-home"
+    assert (
+        main(["registry", "resolve", "XA-00016", "--at", "2025-07-02", "--home", str(other)]) == 1
+    )
+    assert "AMBIGUOUS" in capsys.readouterr().out
+    assert other.is_dir()
+    assert not axis_home.exists()
+
+
+def test_at_without_offset_is_vietnam_time(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["registry", "resolve", "H63", "--at", "2025-07-01T00:00", "--json"]) == 0
+    assert _json(capsys)["status"] == "redirected"
+    assert main(["registry", "resolve", "H63", "--at", "2025-06-30T23:59", "--json"]) == 0
+    assert _json(capsys)["status"] == "active"
+
+
+def test_a_lookup_does_not_load_the_whole_registry(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from axis.commands import registry_cmd
+
+    async def refuse(store: object) -> Registry:
+        raise AssertionError("a lookup loaded the whole registry")
+
+    monkeypatch.setattr(registry_cmd, "_load_all", refuse)
+    started = time.perf_counter()
+    assert main(["registry", "resolve", "A1", "--at", "2025-07-02"]) == 0
+    assert "=> H38" in capsys.readouterr().out
+    assert main(["registry", "show", "H38", "--json"]) == 0
+    assert {p["from_code"] for p in _json(capsys)["predecessors"]} == {"H63", "A2"}  # type: ignore[union-attr]
+    assert time.perf_counter() - started < 5

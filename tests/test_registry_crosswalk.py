@@ -20,8 +20,8 @@ from registry.model import CUTOVER_2025, VN_TZ, vn_midnight
 from registry.registry import Registry
 from registry.seed import load_seed, seed_records
 from registry.sources.adminkeys import is_admin_key
-from registry.store import FileRegistryStore
 from tests.conftest import shared_path
+from tests.test_registry_cli import _seed
 
 AFTER = vn_midnight(date(2025, 7, 2))
 
@@ -129,7 +129,7 @@ def test_import_of_the_official_crosswalk_plans_applies_once_then_is_a_noop() ->
 def test_cli_import_prints_the_plan_in_dry_run_then_applies_then_does_nothing(
     axis_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    FileRegistryStore(axis_home, seed=_without_crosswalk).load_latest()
+    assert _seed(_without_crosswalk())
     path = str(_crosswalk_path())
     assert main(["registry", "import", path, "--dry-run"]) == 0
     out = capsys.readouterr().out

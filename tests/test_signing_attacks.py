@@ -18,10 +18,9 @@ from lxml import etree
 
 from edxml.names import EDXML_NS
 from edxml.xmlsafe import parse_xml
-from signing import ReasonCode, SignaturePolicy, TrustStore, sign, verify
+from signing import ReasonCode, SignaturePolicy, TrustStore, Verifier, sign, verify
 from signing.algorithms import DSIG_NS
 from signing.pki import TestPki
-from signing.revocation import HttpRevocationFetcher
 from signing.samples import sample_edxml, signed_edxml
 from tests.signing_fixtures import revocation_server, test_pki  # noqa: F401
 
@@ -317,7 +316,8 @@ def test_expired_not_yet_valid_wrong_key_usage_and_rsa1024_certificates(
 def test_revoked_certificate_ocsp_and_crl(name: str, test_pki: TestPki, trust: TrustStore) -> None:
     issued = getattr(test_pki, name)
     data = signed_edxml(issued.key, [issued.cert], sender=SENDER)
-    report = verify(data, trust=trust, fetcher=HttpRevocationFetcher())
+    with Verifier.with_http_fetcher(trust) as verifier:
+        report = verifier.verify(data)
     assert report.reason is ReasonCode.CERT_REVOKED
     expected = "crl" if name == "revoked_crl_only" else "ocsp"
     assert report.signatures[0].revocation_source == expected

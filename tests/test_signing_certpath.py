@@ -12,10 +12,10 @@ from cryptography import x509
 
 from signing.certpath import PathPolicy, PathResult, PathValidator
 from signing.pki import Revocation, RevocationServer, TestPki, make_crl
-from signing.revocation import HttpRevocationFetcher, RevocationCache
+from signing.revocation import RevocationCache
 from signing.truststore import TrustStore
 from tests.conftest import shared_path
-from tests.signing_fixtures import revocation_server, test_pki
+from tests.signing_fixtures import SessionPerCallFetcher, revocation_server, test_pki
 
 __all__ = ["revocation_server", "test_pki"]  # fixtures imported for pytest
 
@@ -30,7 +30,7 @@ def trust(test_pki: TestPki) -> TrustStore:
 
 
 def _validator(trust: TrustStore, policy: PathPolicy = SOFT, **kw: object) -> PathValidator:
-    return PathValidator(trust, policy=policy, fetcher=HttpRevocationFetcher(), **kw)  # type: ignore[arg-type]
+    return PathValidator(trust, policy=policy, fetcher=SessionPerCallFetcher(), **kw)  # type: ignore[arg-type]
 
 
 def _ok(result: PathResult) -> None:
@@ -111,7 +111,7 @@ def test_revocation_unreachable_hard_fail_refuses_soft_fail_accepts(
     test_pki: TestPki, trust: TrustStore
 ) -> None:
     # a real fetcher whose mirror rewrite points at a port nobody listens on
-    dead = HttpRevocationFetcher(rewrite={test_pki.base_url: "http://127.0.0.1:9"}, timeout=2)
+    dead = SessionPerCallFetcher(rewrite={test_pki.base_url: "http://127.0.0.1:9"}, timeout=2)
     hard = PathValidator(trust, policy=HARD, fetcher=dead).validate_sync(
         test_pki.agency_rsa2048.cert
     )
@@ -256,7 +256,7 @@ def test_cache_respects_the_validity_window(test_pki: TestPki, trust: TrustStore
 
 def test_cache_expires_with_revocation_freshness(test_pki: TestPki, trust: TrustStore) -> None:
     # max_ttl=0: every CRL/OCSP answer is stale at once, so a cached verdict may not outlive it
-    stale = RevocationCache(HttpRevocationFetcher(), max_ttl=timedelta(0))
+    stale = RevocationCache(SessionPerCallFetcher(), max_ttl=timedelta(0))
     v = PathValidator(trust, policy=HARD, cache=stale)
     cert = test_pki.official_ecdsa_p256.cert
     _ok(v.validate_sync(cert))
@@ -282,13 +282,21 @@ def test_trust_reload_adds_an_anchor_without_restart(test_pki: TestPki, tmp_path
     assert not after.from_cache
 
 
-def test_validate_sync_works_inside_a_running_loop(test_pki: TestPki, trust: TrustStore) -> None:
+def test_validate_sync_refuses_a_running_loop_but_serves_cache_hits(
+    test_pki: TestPki, trust: TrustStore
+) -> None:
     v = PathValidator(trust, policy=OFF)
+    cert = test_pki.agency_rsa2048.cert
 
     async def inside() -> PathResult:
-        return v.validate_sync(test_pki.agency_rsa2048.cert)
+        return v.validate_sync(cert)
 
-    _ok(asyncio.run(inside()))
+    # a miss would block the loop (no helper thread any more): a clear error instead
+    with pytest.raises(RuntimeError, match=r"await PathValidator\.validate"):
+        asyncio.run(inside())
+    _ok(v.validate_sync(cert))  # outside a loop: validated ...
+    hit = asyncio.run(inside())  # ... and a cache hit needs no loop at all
+    assert hit.from_cache
 
 
 def test_async_validate(test_pki: TestPki, trust: TrustStore) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,94 @@ def test_axis_verify_real_tax_notice_at_its_signing_day(
     args = ["verify", str(sample), "--trust", str(trust), "--profile", "tax-message"]
     assert main([*args, "--at", "2022-01-19T14:43:21+07:00"]) == 0
     assert "TỔNG CỤC THUẾ" in capsys.readouterr().out
+
+
+# --- the configuration's defaults, explicit flags, --at in Vietnam time --------------------------
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No AXIS_* signature setting leaks in from the environment running the tests."""
+    for name in (
+        "AXIS_TRUST_DIR",
+        "AXIS_SIGNATURE_MODE",
+        "AXIS_ALLOW_SHA1",
+        "AXIS_REVOCATION",
+        "AXIS_REQUIRE_SENDER_BINDING",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_axis_verify_at_without_offset_is_vietnam_time(
+    signed_file: Path,
+    test_pki: TestPki,
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["verify", str(signed_file), "--trust", str(test_pki.trust_dir), "--json"]
+    main([*args, "--at", "2025-07-01T00:00"])
+    report = json.loads(capsys.readouterr().out)
+    at = datetime.fromisoformat(report["validated_at"])
+    assert at == datetime(2025, 6, 30, 17, 0, tzinfo=UTC)
+    main([*args, "--at", "2025-07-01T00:00Z"])  # an explicit offset is kept
+    again = datetime.fromisoformat(json.loads(capsys.readouterr().out)["validated_at"])
+    assert again == datetime(2025, 7, 1, 0, 0, tzinfo=UTC)
+
+
+def test_axis_verify_reads_trust_dir_and_mode_from_the_config_flags_override(
+    signed_file: Path,
+    test_pki: TestPki,
+    tmp_path: Path,
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean_env.setenv("AXIS_TRUST_DIR", str(test_pki.trust_dir))
+    assert main(["verify", str(signed_file)]) == 0  # no --trust: AXIS_TRUST_DIR is used
+    assert capsys.readouterr().out.startswith("valid")
+    unsigned = tmp_path / "unsigned.edxml"
+    unsigned.write_bytes(sample_edxml("000.00.01.H53"))
+    assert main(["verify", str(unsigned)]) == 0  # the config's default: verify-if-present
+    assert capsys.readouterr().out.startswith("absent")
+    clean_env.setenv("AXIS_SIGNATURE_MODE", "require")
+    assert main(["verify", str(unsigned)]) == 1
+    assert "requires a signature" in capsys.readouterr().out
+    assert main(["verify", str(unsigned), "--mode", "verify-if-present"]) == 0  # flag wins
+    capsys.readouterr()
+    clean_env.setenv("AXIS_REQUIRE_SENDER_BINDING", "true")
+    other = tmp_path / "other.edxml"
+    issued = test_pki.agency_rsa3072  # names another agency than the sender
+    other.write_bytes(signed_edxml(issued.key, [issued.cert], sender="000.00.01.H53"))
+    assert main(["verify", str(other)]) == 1
+    assert "sig.signer_not_sender" in capsys.readouterr().out
+    assert main(["verify", str(other), "--no-sender-binding"]) == 0
+
+
+def test_axis_verify_and_pki_check_exit_2_on_a_bad_config_value(
+    signed_file: Path,
+    test_pki: TestPki,
+    clean_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clean_env.setenv("AXIS_SIGNATURE_MODE", "sometimes")
+    assert main(["verify", str(signed_file), "--trust", str(test_pki.trust_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "config.invalid" in err
+    assert "AXIS_SIGNATURE_MODE" in err
+    clean_env.delenv("AXIS_SIGNATURE_MODE")
+    clean_env.setenv("AXIS_REVOCATION", "never")
+    cert = str(test_pki.agency_rsa2048.cert_path)
+    assert main(["pki", "check", cert, "--trust", str(test_pki.trust_dir)]) == 2
+    assert "AXIS_REVOCATION" in capsys.readouterr().err
+
+
+def test_axis_pki_check_at_without_offset_is_vietnam_time(
+    test_pki: TestPki, clean_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    clean_env.setenv("AXIS_REVOCATION", "off")  # the config's default, no flag given
+    cert = str(test_pki.agency_rsa2048.cert_path)
+    args = ["pki", "check", cert, "--trust", str(test_pki.trust_dir), "--json"]
+    assert main([*args, "--at", "2026-12-01T00:00"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["validated_at"] == "2026-11-30T17:00:00Z"
+    assert result["revocation"]["status"] == "not_checked"

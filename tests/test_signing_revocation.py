@@ -6,6 +6,7 @@ import asyncio
 import socket
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -21,7 +22,7 @@ from signing.revocation import (
     ocsp_request_der,
     ocsp_urls,
 )
-from tests.signing_fixtures import revocation_server, test_pki
+from tests.signing_fixtures import SessionPerCallFetcher, revocation_server, test_pki
 
 __all__ = ["revocation_server", "test_pki"]
 
@@ -36,7 +37,7 @@ class CountingFetcher:
     """A real HTTP fetcher that counts calls, to see what the cache saves."""
 
     def __init__(self) -> None:
-        self.inner = HttpRevocationFetcher()
+        self.inner: RevocationFetcher = SessionPerCallFetcher()
         self.crl_calls = 0
         self.ocsp_calls = 0
 
@@ -49,21 +50,31 @@ class CountingFetcher:
         return await self.inner.fetch_ocsp(url, request_der)
 
 
-def test_http_fetcher_is_a_revocation_fetcher() -> None:
-    assert isinstance(HttpRevocationFetcher(), RevocationFetcher)
+def test_fetchers_are_revocation_fetchers() -> None:
     assert isinstance(CountingFetcher(), RevocationFetcher)
+    assert isinstance(SessionPerCallFetcher(), RevocationFetcher)
 
 
-def test_fetch_crl_and_ocsp_over_loopback(test_pki: TestPki) -> None:
+def test_http_fetcher_uses_its_owners_session_and_leaves_it_open(test_pki: TestPki) -> None:
     leaf, sub = test_pki.revoked.cert, test_pki.sub_ca.cert
-    fetcher = HttpRevocationFetcher()
     (crl_url,) = crl_urls(leaf)
+    (ocsp_url,) = ocsp_urls(leaf)
     assert crl_url == f"{test_pki.base_url}/crl/sub_ca.crl"
-    crl = x509.load_der_x509_crl(asyncio.run(fetcher.fetch_crl(crl_url)))
+
+    async def fetch_both() -> tuple[bytes, bytes]:
+        async with aiohttp.ClientSession() as session:  # the application's one session
+            fetcher = HttpRevocationFetcher(session)
+            assert isinstance(fetcher, RevocationFetcher)
+            assert fetcher.session is session
+            crl_der = await fetcher.fetch_crl(crl_url)
+            ocsp_der = await fetcher.fetch_ocsp(ocsp_url, ocsp_request_der(leaf, sub))
+            assert not session.closed  # whoever opened the session closes it
+            return crl_der, ocsp_der
+
+    crl_der, der = asyncio.run(fetch_both())
+    crl = x509.load_der_x509_crl(crl_der)
     assert crl.get_revoked_certificate_by_serial_number(leaf.serial_number) is not None
     assert crl.is_signature_valid(test_pki.sub_ca.key.public_key())
-    (ocsp_url,) = ocsp_urls(leaf)
-    der = asyncio.run(fetcher.fetch_ocsp(ocsp_url, ocsp_request_der(leaf, sub)))
     resp = ocsp.load_der_ocsp_response(der)
     assert resp.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
     assert resp.certificate_status == ocsp.OCSPCertStatus.REVOKED
@@ -71,7 +82,7 @@ def test_fetch_crl_and_ocsp_over_loopback(test_pki: TestPki) -> None:
 
 
 def test_ocsp_good_and_unknown(test_pki: TestPki) -> None:
-    fetcher = HttpRevocationFetcher()
+    fetcher = SessionPerCallFetcher()
     url = f"{test_pki.base_url}/ocsp"
     good = asyncio.run(
         fetcher.fetch_ocsp(
@@ -87,7 +98,7 @@ def test_ocsp_good_and_unknown(test_pki: TestPki) -> None:
 
 
 def test_fetch_errors_have_codes(test_pki: TestPki) -> None:
-    fetcher = HttpRevocationFetcher(timeout=2)
+    fetcher = SessionPerCallFetcher(timeout=2)
     cases = {
         f"{test_pki.base_url}/crl/nope.crl": "revocation.http_status",
         f"http://127.0.0.1:{_closed_port()}/crl/x.crl": "revocation.unreachable",
@@ -101,18 +112,23 @@ def test_fetch_errors_have_codes(test_pki: TestPki) -> None:
 
 
 def test_size_limit(test_pki: TestPki) -> None:
-    fetcher = HttpRevocationFetcher(max_bytes=100)
+    fetcher = SessionPerCallFetcher(max_bytes=100)
     with pytest.raises(RevocationFetchError) as err:
         asyncio.run(fetcher.fetch_crl(f"{test_pki.base_url}/crl/sub_ca.crl"))
     assert err.value.code == "revocation.too_large"
 
 
 def test_rewrite_sends_old_urls_to_a_mirror(test_pki: TestPki) -> None:
-    fetcher = HttpRevocationFetcher(rewrite={"http://ca.btc/pki": f"{test_pki.base_url}"})
-    assert (
-        fetcher.resolve("http://ca.btc/pki/crl/sub_ca.crl") == f"{test_pki.base_url}/crl/sub_ca.crl"
-    )
-    der = asyncio.run(fetcher.fetch_crl("http://ca.btc/pki/crl/sub_ca.crl"))
+    rewrite = {"http://ca.btc/pki": f"{test_pki.base_url}"}
+
+    async def fetch() -> bytes:
+        async with aiohttp.ClientSession() as session:
+            fetcher = HttpRevocationFetcher(session, rewrite=rewrite)
+            resolved = fetcher.resolve("http://ca.btc/pki/crl/sub_ca.crl")
+            assert resolved == f"{test_pki.base_url}/crl/sub_ca.crl"
+            return await fetcher.fetch_crl("http://ca.btc/pki/crl/sub_ca.crl")
+
+    der = asyncio.run(fetch())
     assert x509.load_der_x509_crl(der).issuer == test_pki.sub_ca.cert.subject
 
 
@@ -144,7 +160,7 @@ def test_cache_keeps_data_until_next_update(test_pki: TestPki) -> None:
 
 def test_failures_are_remembered_briefly(test_pki: TestPki) -> None:
     now = [datetime.now(UTC)]
-    dead = HttpRevocationFetcher(rewrite={test_pki.base_url: f"http://127.0.0.1:{_closed_port()}"})
+    dead = SessionPerCallFetcher(rewrite={test_pki.base_url: f"http://127.0.0.1:{_closed_port()}"})
     counting = CountingFetcher()
     counting.inner = dead
     cache = RevocationCache(counting, clock=lambda: now[0], negative_ttl=timedelta(seconds=30))
@@ -188,7 +204,7 @@ def test_bad_crl_is_refused() -> None:
 def test_offline_ocsp_response(test_pki: TestPki) -> None:
     leaf, sub = test_pki.agency_rsa3072.cert, test_pki.sub_ca.cert
     der = asyncio.run(
-        HttpRevocationFetcher().fetch_ocsp(f"{test_pki.base_url}/ocsp", ocsp_request_der(leaf, sub))
+        SessionPerCallFetcher().fetch_ocsp(f"{test_pki.base_url}/ocsp", ocsp_request_der(leaf, sub))
     )
     cache = RevocationCache()
     entry = cache.add_ocsp(der, leaf, sub)
@@ -218,7 +234,7 @@ def test_runtime_revocation_seen_after_cache_expiry(
     # a second responder over the same PKI, reached through a mirror rewrite, so revoking here
     # does not disturb the shared one
     with RevocationServer(test_pki) as mirror:
-        fetcher = HttpRevocationFetcher(rewrite={test_pki.base_url: mirror.base_url})
+        fetcher = SessionPerCallFetcher(rewrite={test_pki.base_url: mirror.base_url})
         now = [datetime.now(UTC)]
         cache = RevocationCache(fetcher, clock=lambda: now[0])
         leaf, sub = test_pki.agency_after_2025.cert, test_pki.sub_ca.cert

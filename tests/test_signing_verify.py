@@ -3,7 +3,6 @@
 # ruff: noqa: F811  (pytest fixtures imported from tests.signing_fixtures are parameters)
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -24,12 +23,11 @@ from signing import (
     ReasonCode,
     SignaturePolicy,
     TrustStore,
+    Verifier,
     sign,
     verify,
-    verify_async,
 )
 from signing.pki import TestPki
-from signing.revocation import HttpRevocationFetcher
 from signing.samples import sample_edxml, signed_edxml
 from tests.signing_fixtures import revocation_server, test_pki  # noqa: F401
 
@@ -93,7 +91,8 @@ def test_revocation_status_and_source_come_from_the_loopback_responder(
     signed_2048: bytes,
     trust: TrustStore,
 ) -> None:
-    report = verify(signed_2048, trust=trust, fetcher=HttpRevocationFetcher())
+    with Verifier.with_http_fetcher(trust) as verifier:
+        report = verifier.verify(signed_2048)
     assert report.valid, report
     detail = report.signatures[0]
     assert detail.revocation_status == "good"
@@ -108,12 +107,6 @@ def test_bytes_tree_and_element_inputs_give_the_same_verdict(
     assert verdicts == {"valid"}
 
 
-def test_verify_async_gives_the_same_report(signed_2048: bytes, trust: TrustStore) -> None:
-    report = asyncio.run(verify_async(signed_2048, trust=trust))
-    assert report.valid
-    assert report.signatures[0].coverage == "whole-document"
-
-
 def test_unsigned_document_is_absent_refused_by_require_allowed_by_verify_if_present(
     trust: TrustStore,
 ) -> None:
@@ -124,12 +117,14 @@ def test_unsigned_document_is_absent_refused_by_require_allowed_by_verify_if_pre
         False,
         ReasonCode.ABSENT,
     )
+    assert not required.accepted
     optional = verify(data, trust=trust, policy=SignaturePolicy(mode="verify-if-present"))
     assert optional.status == "absent"
-    assert optional.valid
+    assert not optional.valid  # nothing was verified ...
+    assert optional.accepted  # ... and the policy lets it through
     off = verify(b"not even xml", trust=trust, policy=SignaturePolicy(mode="off"))
     assert off.status == "skipped"
-    assert off.valid
+    assert (off.valid, off.accepted) == (False, True)
 
 
 def test_empty_digitalsignature_placeholder_is_absent_not_forged(trust: TrustStore) -> None:
@@ -139,7 +134,8 @@ def test_empty_digitalsignature_placeholder_is_absent_not_forged(trust: TrustSto
     etree.SubElement(header, f"{{{EDXML_NS}}}DigitalSignature")
     report = verify(tree, trust=trust, policy=SignaturePolicy(mode="verify-if-present"))
     assert report.status == "absent"
-    assert report.valid
+    assert not report.valid
+    assert report.accepted
     assert report.location.endswith("DigitalSignature")
 
 
@@ -151,7 +147,7 @@ def test_dummy_signature_value_is_absent_not_forged(signed_2048: bytes, trust: T
     report = verify(tree, trust=trust)
     assert report.status == "absent"
     assert report.reason is ReasonCode.ABSENT
-    assert not report.valid  # the default policy requires a signature
+    assert not report.accepted  # the default policy requires a signature
 
 
 def test_garbled_signature_value_is_malformed_not_absent(

@@ -3,24 +3,30 @@
 * ``axis pki init DIR [--base-url URL]`` -- a complete throw-away test PKI (see :mod:`signing.pki`).
 * ``axis pki serve DIR [--host H] [--port P]`` -- its CRL/OCSP responder on loopback, for demos.
 * ``axis pki check CERT [--at T] [--trust DIR] [--revocation MODE] [--fetch] [--legacy-sha1]`` --
-  validate one certificate's path at a trusted time, the way the axis does for a signer.
+  validate one certificate's path at a trusted time, the way the axis does for a signer: its
+  defaults (trust directory, revocation mode, SHA-1 chains) are the configuration's
+  (``AxisConfig.from_env()``), explicit flags override them, and ``--at`` is read by
+  :func:`axis.commands.parse_at` (a time without offset is Vietnam time). A bad ``AXIS_*`` value
+  exits 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from axis.commands import CommandGroup
+from axis.commands import CommandGroup, parse_at
+from axis.config import AxisConfig, ConfigError
+from signing.policy import REVOCATION_MODES, RevocationMode
 
 
 def _key_label(cert: x509.Certificate) -> str:
@@ -112,25 +118,40 @@ def _port_of(url: str) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from signing.certpath import PathPolicy, PathValidator, describe_result
+    import aiohttp
+
+    from signing.certpath import PathPolicy, PathResult, PathValidator, describe_result
     from signing.revocation import HttpRevocationFetcher
     from signing.truststore import TrustStore, TrustStoreError, load_certificates
 
     try:
+        config = AxisConfig.from_env()
+    except ConfigError as exc:
+        print(f"error {exc.code} at {exc.name}: {exc.message}", file=sys.stderr)
+        return 2
+    trust_dir = Path(args.trust) if args.trust else config.trust_dir
+    try:
         certs = load_certificates(Path(args.certificate).read_bytes(), args.certificate)
-        trust = TrustStore.from_directory(Path(args.trust)) if args.trust else TrustStore.default()
+        trust = TrustStore.from_directory(trust_dir) if trust_dir else TrustStore.default()
     except (TrustStoreError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    at = None
-    if args.at:
-        at = datetime.fromisoformat(args.at.replace("Z", "+00:00"))
-        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at
-    policy = PathPolicy(revocation=args.revocation, allow_sha1_chain=args.legacy_sha1)
-    fetcher = HttpRevocationFetcher() if args.fetch else None
-    result = PathValidator(trust, policy=policy, fetcher=fetcher).validate_sync(
-        certs[0], certs[1:], at=at
+    policy = PathPolicy(
+        revocation=cast(RevocationMode, args.revocation or config.revocation),
+        allow_sha1_chain=config.allow_sha1 if args.legacy_sha1 is None else args.legacy_sha1,
     )
+
+    async def check() -> PathResult:
+        if not args.fetch:
+            return await PathValidator(trust, policy=policy).validate(
+                certs[0], certs[1:], at=args.at
+            )
+        async with aiohttp.ClientSession() as session:  # this command's one session
+            fetcher = HttpRevocationFetcher(session)
+            validator = PathValidator(trust, policy=policy, fetcher=fetcher)
+            return await validator.validate(certs[0], certs[1:], at=args.at)
+
+    result = asyncio.run(check())
     if args.json:
         print(json.dumps(describe_result(result), ensure_ascii=False, indent=2))
     else:
@@ -163,13 +184,26 @@ def register(sub: Any) -> None:
 
     check = pki_sub.add_parser("check", help="validate a certificate path at a trusted time")
     check.add_argument("certificate", metavar="CERT", help="PEM/DER; extra PEM blocks = chain")
-    check.add_argument("--at", help="trusted time, ISO 8601 (default: now)")
-    check.add_argument("--trust", help="trust directory (default: the shipped VGCA anchors)")
     check.add_argument(
-        "--revocation", choices=["hard-fail", "soft-fail", "off"], default="soft-fail"
+        "--at",
+        type=parse_at,
+        default=None,
+        help="trusted time: a date, ISO 8601 or dd/MM/yyyy HH:mm; without an offset it is "
+        "Vietnam time (default: now)",
+    )
+    check.add_argument(
+        "--trust", help="trust directory (default: AXIS_TRUST_DIR, else the shipped VGCA anchors)"
+    )
+    check.add_argument(
+        "--revocation", choices=REVOCATION_MODES, default=None, help="default: AXIS_REVOCATION"
     )
     check.add_argument("--fetch", action="store_true", help="fetch CRL/OCSP over the network")
-    check.add_argument("--legacy-sha1", action="store_true", help="accept SHA-1 (G1) chains")
+    check.add_argument(
+        "--legacy-sha1",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept SHA-1 (G1) chains (default: AXIS_ALLOW_SHA1)",
+    )
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_check)
 

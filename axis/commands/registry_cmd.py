@@ -1,26 +1,34 @@
 """CLI group ``registry``: resolve, show, search, diff, export and import the agency registry.
 
-Every command reads the registry stored under ``$AXIS_HOME`` (``--home`` overrides it; the store
-is created with the seed on first use). Output is for a person by default (instants in Vietnam
-time, where legal dates live) and JSON with ``--json``. Exit codes: 0 success, 1 the question has
-no single answer (a code that does not resolve, an unknown code, import errors), 2 bad usage.
+Every command works against the deployment's store (``axis.resources.open_store`` with the
+configuration of the environment; ``--home`` overrides its home). The first command against an
+empty store seeds it with the packaged seed, explicitly, and says so on stderr. A lookup by code
+(``resolve``, ``show``) loads only the records it needs (:func:`registry.partial.load_for`: a few
+rows instead of the whole registry); ``search``, ``diff``, ``export`` and ``import`` load it all.
+Output is for a person by default (instants in Vietnam time, where legal dates live) and JSON with
+``--json``. Every instant option is read by :func:`axis.commands.parse_at` (a time without offset
+is Vietnam time). Exit codes: 0 success, 1 the question has no single answer (a code that does
+not resolve, an unknown code, import errors), 2 bad usage.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from axis.commands import CommandGroup
-from axis.paths import axis_home
+from axis.commands import CommandGroup, parse_at
+from axis.config import AxisConfig, ConfigError
+from axis.resources import open_store
+from registry.errors import RegistryError
 from registry.model import (
     VN_TZ,
     Agency,
@@ -30,8 +38,10 @@ from registry.model import (
     succession_to_dict,
     version_info_to_dict,
 )
-from registry.registry import RegistryError, Resolution
-from registry.store import FileRegistryStore
+from registry.partial import load_for
+from registry.registry import Registry
+from registry.resolution import Resolution
+from registry.store import RegistryStore, default_seed
 from registry.versions import VersionError, diff, registry_at_version
 
 PROGRESS_AFTER_SECONDS = 1.0
@@ -42,22 +52,6 @@ PROGRESS_AFTER_SECONDS = 1.0
 
 # A record is keyed by (code, valid_from): those say which record it is, not what changed.
 _RECORD_KEY = frozenset({"code", "valid_from"})
-
-
-def parse_when(text: str) -> datetime:
-    """``2025-07-02`` -> 00:00 that day in Vietnam; an ISO datetime without offset is read as
-    Vietnam time (the time of Vietnamese legal acts); with an offset it is taken as written."""
-    text = text.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, tzinfo=VN_TZ)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (2025-07-02) or an ISO datetime (2025-07-01T00:00+07:00)"
-        ) from exc
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=VN_TZ)
 
 
 def show_time(moment: datetime | None, empty: str = "-") -> str:
@@ -83,9 +77,79 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _store(args: argparse.Namespace) -> FileRegistryStore:
-    home = Path(args.home) if args.home else axis_home()
-    return FileRegistryStore(home)
+# --- the store ----------------------------------------------------------------------------------
+
+
+def _config(args: argparse.Namespace) -> AxisConfig:
+    config = AxisConfig.from_env()
+    return dataclasses.replace(config, home=Path(args.home)) if args.home else config
+
+
+@asynccontextmanager
+async def open_registry_store(config: AxisConfig) -> AsyncIterator[RegistryStore]:
+    """The deployment's store (:func:`axis.resources.open_store`), as the registry sees it: the
+    one place the CLI gets a store. Opening never seeds (a read never writes); the commands
+    call :func:`_seed_if_empty`, which does it explicitly and says so."""
+    async with open_store(config) as store:
+        yield store
+
+
+def current_registry(config: AxisConfig) -> Registry:
+    """The newest registry of the deployment, seeding an empty store first (said on stderr):
+    for synchronous jobs such as ``axis run`` that need the whole registry."""
+
+    async def main() -> Registry:
+        async with open_registry_store(config) as store:
+            await _seed_if_empty(store)
+            return await _load_all(store)
+
+    return asyncio.run(main())
+
+
+async def _seed_if_empty(store: RegistryStore) -> None:
+    """A read never seeds: the CLI does it explicitly, once, and says so."""
+    if await store.registry_version() is not None:
+        return
+    seed = default_seed()
+    if await store.seed_registry(seed):
+        print(
+            f"registry: the store was empty; seeded it with the packaged seed "
+            f"(version {seed.version}, {len(seed)} agency records)",
+            file=sys.stderr,
+        )
+
+
+async def _load_all(store: RegistryStore) -> Registry:
+    registry = await store.load_registry()
+    if registry is None:  # only if the store was emptied after seeding: answer as empty
+        return Registry.empty()
+    return registry
+
+
+async def _load_codes(store: RegistryStore, codes: list[str]) -> Registry:
+    registry = await load_for(store, codes)
+    return Registry.empty() if registry is None else registry
+
+
+StoreCommand = Callable[[argparse.Namespace, RegistryStore], Awaitable[int]]
+
+
+def _on_store(command: StoreCommand) -> Callable[[argparse.Namespace], int]:
+    """The argparse handler of an async ``command``: opens the store, runs it, closes the store."""
+
+    def handler(args: argparse.Namespace) -> int:
+        async def main() -> int:
+            async with open_registry_store(_config(args)) as store:
+                await _seed_if_empty(store)
+                return await command(args, store)
+
+        try:
+            return asyncio.run(main())
+        except ConfigError as exc:
+            print(f"{exc.code}: {exc.name}: {exc.message}", file=sys.stderr)
+            return 2
+
+    return handler
 
 
 def _resolution_dict(res: Resolution) -> dict[str, Any]:
@@ -132,8 +196,8 @@ def _succession_line(succ: Succession) -> str:
 # --- resolve / show / search ---------------------------------------------------------------------
 
 
-def _cmd_resolve(args: argparse.Namespace) -> int:
-    registry = _store(args).load_latest()
+async def _resolve(args: argparse.Namespace, store: RegistryStore) -> int:
+    registry = await _load_codes(store, [args.code])
     at: datetime = args.at or datetime.now(UTC)
     res = registry.resolve(args.code, at, addressed_at=args.addressed_at)
     if args.json:
@@ -165,8 +229,8 @@ def _cmd_resolve(args: argparse.Namespace) -> int:
     return 0 if res.ok else 1
 
 
-def _cmd_show(args: argparse.Namespace) -> int:
-    registry = _store(args).load_latest()
+async def _show(args: argparse.Namespace, store: RegistryStore) -> int:
+    registry = await _load_codes(store, [args.code])
     records = registry.records(args.code)
     closes = registry.successions_of(args.code)
     takes = registry.predecessors_of(args.code)
@@ -209,8 +273,8 @@ def _cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
-    registry = _store(args).load_latest()
+async def _search(args: argparse.Namespace, store: RegistryStore) -> int:
+    registry = await _load_all(store)
     hits = registry.search(args.text, limit=args.limit, at=args.at)
     if args.json:
         _print_json(
@@ -233,8 +297,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 # --- diff / export -------------------------------------------------------------------------------
 
 
-def _cmd_diff(args: argparse.Namespace) -> int:
-    latest = _store(args).load_latest()
+async def _diff(args: argparse.Namespace, store: RegistryStore) -> int:
+    latest = await _load_all(store)
     try:
         older = registry_at_version(latest, args.a)
         newer = registry_at_version(latest, args.b)
@@ -267,8 +331,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
-    registry = _store(args).load_latest()
+async def _export(args: argparse.Namespace, store: RegistryStore) -> int:
+    registry = await _load_all(store)
     if args.since is not None:
         try:
             versions = registry.log.since(args.since)
@@ -352,11 +416,10 @@ def _progress(desc: str) -> Iterator[Callable[[int, int], None]]:
         bar.close()
 
 
-def _cmd_import(args: argparse.Namespace) -> int:
+async def _import(args: argparse.Namespace, store: RegistryStore) -> int:
     from registry import sources, sync  # the readers and planner (their own modules)
 
-    store = _store(args)
-    registry = store.load_latest()
+    registry = await _load_all(store)
     path = Path(args.file)
     if not path.is_file():
         print(f"error: no file {path}", file=sys.stderr)
@@ -412,7 +475,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
     except (sync.SyncError, RegistryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    written = store.save(updated) if updated.version != registry.version else 0
+    try:
+        written = await store.save_registry(updated) if updated.version != registry.version else 0
+    except RegistryError as exc:  # store.diverged: another writer saved meanwhile
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         report["dry_run"] = False
         report["version_after"] = updated.version
@@ -451,53 +518,49 @@ def register(sub: Any) -> None:
 
     p = cmds.add_parser("resolve", help="the agency that does CODE's work at an instant")
     p.add_argument("code")
-    p.add_argument(
-        "--at", type=parse_when, default=None, help="date or ISO datetime (default: now)"
-    )
+    p.add_argument("--at", type=parse_at, default=None, help="date or ISO datetime (default: now)")
     p.add_argument(
         "--addressed-at",
-        type=parse_when,
+        type=parse_at,
         default=None,
         help="when the sender wrote the code (the document's date): a re-used code is read with "
         "the meaning it had then",
     )
     _common(p)
-    p.set_defaults(handler=_cmd_resolve)
+    p.set_defaults(handler=_on_store(_resolve))
 
     p = cmds.add_parser("show", help="every record of CODE, its successions and predecessors")
     p.add_argument("code")
     _common(p)
-    p.set_defaults(handler=_cmd_show)
+    p.set_defaults(handler=_on_store(_show))
 
     p = cmds.add_parser("search", help="agencies by name (with or without diacritics)")
     p.add_argument("text")
     p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--at", type=parse_when, default=None, help="only records in force then")
+    p.add_argument("--at", type=parse_at, default=None, help="only records in force then")
     _common(p)
-    p.set_defaults(handler=_cmd_search)
+    p.set_defaults(handler=_on_store(_search))
 
     p = cmds.add_parser("diff", help="what changed between versions A and B")
     p.add_argument("a", type=_version_number)
     p.add_argument("b", type=_version_number)
     _common(p)
-    p.set_defaults(handler=_cmd_diff)
+    p.set_defaults(handler=_on_store(_diff))
 
     p = cmds.add_parser("export", help="the whole registry, or the changes since a version")
     p.add_argument("--since", type=_version_number, default=None)
     _common(p)
-    p.set_defaults(handler=_cmd_export)
+    p.set_defaults(handler=_on_store(_export))
 
     p = cmds.add_parser("import", help="import an official list: plan (dry run) or apply")
     p.add_argument("file")
     p.add_argument("--format", default=None, help="source format (default: detected)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
-    p.add_argument(
-        "--effective", type=parse_when, default=None, help="when the changes take effect"
-    )
+    p.add_argument("--effective", type=parse_at, default=None, help="when the changes take effect")
     p.add_argument("--author", default="cli", help="who makes this change (for the change log)")
     p.add_argument("--reason", default="", help="why (for the change log)")
     _common(p)
-    p.set_defaults(handler=_cmd_import)
+    p.set_defaults(handler=_on_store(_import))
 
 
 GROUP = CommandGroup(name="registry", register=register)

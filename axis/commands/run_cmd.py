@@ -2,24 +2,25 @@
 
 Until the broker exists (a later issue) the main job is the intake over a corpus: every edXML file
 of ``../shared/data/edxml-samples`` when present, else the project's own ``examples/``, goes through
-the intake's stages (format, signature, routes; :mod:`axis.intake`) against the registry stored
-under ``$AXIS_HOME`` (created with the seed on first use), and one table row per file is printed.
+the intake's stages (format, signature, routes; :mod:`axis.intake`) against the registry of the
+deployment's store (seeded explicitly on first use), and one table row per file is printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
+from axis.clock import Clock
 from axis.commands import CommandGroup
+from axis.commands.registry_cmd import current_registry
 from axis.config import AxisConfig, ConfigError
 from axis.intake import Intake, IntakeContext, run_intake
 from axis.paths import default_corpus
-from registry.store import FileRegistryStore
-from signing import TrustStore
+from axis.resources import build_trust
+from signing import Verifier
 
 
 def _routes(intake: Intake) -> str:
@@ -35,15 +36,14 @@ def _run(args: argparse.Namespace) -> int:
     try:
         config = AxisConfig.from_env()
     except ConfigError as exc:
-        print(f"{exc.code}: {exc.name}: {exc.message}", file=sys.stderr)
+        print(f"{exc.code}: {exc.location}: {exc.message}", file=sys.stderr)
         return 2
     corpus: Path = args.corpus or default_corpus()
     files = sorted(p for p in corpus.rglob("*") if p.suffix in {".edxml", ".xml"})
-    registry = FileRegistryStore(config.home).load_latest()
-    trust = (
-        TrustStore.from_directory(config.trust_dir) if config.trust_dir else TrustStore.default()
-    )
-    context = IntakeContext(config, registry, trust, dt.datetime.now(dt.UTC))
+    registry = current_registry(config)
+    trust = build_trust(config)
+    verifier = Verifier(trust, config.signature_policy())
+    context = IntakeContext(config, registry, verifier, Clock(config.clock_offset).now())
     print(
         f"axis run: intake of {len(files)} edXML files in {corpus}\n"
         f"  registry version {registry.version} in {config.home}, "

@@ -3,8 +3,14 @@
 * ``axis sign FILE --key KEY --cert CERT [--chain PEM] [--algorithm A]`` -- the signed document on
   stdout (enveloped, whole-document, last child of ``edXMLHeader``).
 * ``axis verify FILE [--trust DIR] [--at WHEN] [--json] [--profile P] [policy switches]`` -- the
-  report; exit 0 valid, 1 invalid (or absent while required), 2 error (unreadable input, bad
-  arguments, unusable trust directory).
+  report; exit 0 accepted under the policy (valid, or absent where the policy allows it), 1
+  refused (invalid, or absent while required), 2 error (unreadable input, bad arguments, a bad
+  ``AXIS_*`` value, unusable trust directory).
+
+``axis verify`` judges a document the way the axis's intake does: its defaults are the
+configuration's (``AxisConfig.from_env()``: trust directory, signature mode, SHA-1, revocation,
+sender binding, XML limits) and every explicit flag overrides one of them. ``--at`` is read by
+:func:`axis.commands.parse_at` (a time without offset is Vietnam time, UTC+7), as everywhere.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +26,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from axis.commands import CommandGroup
+from axis.commands import CommandGroup, parse_at
+from axis.config import AxisConfig, ConfigError
+from signing.locate import PROFILES
+from signing.policy import REVOCATION_MODES, SIGNATURE_MODES, SignaturePolicy
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
 
-def _error(code: str, message: str, location: str) -> int:
-    print(f"error {code} at {location}: {message}", file=sys.stderr)
+def _error(code: str, message: str, location: str | None) -> int:
+    where = f" at {location}" if location else ""
+    print(f"error {code}{where}: {message}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -69,14 +79,9 @@ def _sign(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
-def _parse_when(text: str) -> datetime:
-    when = datetime.fromisoformat(text)
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
-
-
 def _print_report(report: Any) -> None:
     head = f"{report.status}"
-    if report.status == "invalid" or not report.valid:
+    if not report.valid:
         head += f"  {report.reason}  at {report.location}: {report.message}"
     else:
         head += f"  {report.message} (profile {report.profile})"
@@ -110,38 +115,50 @@ def _print_report(report: Any) -> None:
             print(f"  {label:<11} {value}")
 
 
+def _policy(args: argparse.Namespace, config: AxisConfig) -> SignaturePolicy:
+    """The configuration's signature policy with this command's explicit flags applied."""
+
+    def flag(value: Any, default: Any) -> Any:
+        return default if value is None else value
+
+    edxml = args.profile == "edxml"
+    return replace(
+        config.signature_policy(),
+        mode=flag(args.mode, config.signature_mode),
+        profile=PROFILES[args.profile],
+        allow_sha1=flag(args.allow_sha1, config.allow_sha1),
+        revocation=flag(args.revocation, config.revocation),
+        require_sender_binding=edxml and flag(args.sender_binding, config.require_sender_binding),
+        require_full_coverage=not args.allow_partial,
+    )
+
+
 def _verify(args: argparse.Namespace) -> int:
-    from signing import PROFILES, SignaturePolicy, TrustStore, verify
-    from signing.revocation import HttpRevocationFetcher
+    from signing import TrustStore, Verifier
     from signing.truststore import TrustStoreError
 
     try:
-        trust = TrustStore.from_directory(Path(args.trust)) if args.trust else TrustStore.default()
+        config = AxisConfig.from_env()
+        policy = _policy(args, config)
+    except ConfigError as exc:
+        return _error(exc.code, exc.message, exc.name)
+    trust_dir = Path(args.trust) if args.trust else config.trust_dir
+    try:
+        trust = TrustStore.from_directory(trust_dir) if trust_dir else TrustStore.default()
     except TrustStoreError as exc:
         return _error(exc.code, exc.message, exc.location)
-    try:
-        at = _parse_when(args.at) if args.at else None
-    except ValueError:
-        return _error("cli.bad_time", f"--at {args.at!r} is not an ISO 8601 time", "--at")
-    policy = SignaturePolicy(
-        mode=args.mode,
-        profile=PROFILES[args.profile],
-        allow_sha1=args.allow_sha1,
-        revocation=args.revocation,
-        require_sender_binding=not args.no_sender_binding and args.profile == "edxml",
-        require_full_coverage=not args.allow_partial,
-    )
     try:
         data = _read(args.file)
     except OSError as exc:
         return _error("verify.unreadable", str(exc), args.file)
-    fetcher = HttpRevocationFetcher() if args.fetch else None
-    report = verify(data, trust=trust, at=at, policy=policy, fetcher=fetcher)
+    verifier = Verifier.with_http_fetcher(trust, policy) if args.fetch else Verifier(trust, policy)
+    with verifier:
+        report = verifier.verify(data, at=args.at, limits=config.xml_limits())
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
         _print_report(report)
-    return EXIT_VALID if report.valid else EXIT_INVALID
+    return EXIT_VALID if report.accepted else EXIT_INVALID
 
 
 def register(sub: Any) -> None:
@@ -164,32 +181,45 @@ def register(sub: Any) -> None:
     )
     verify_parser.add_argument("file", help="the signed document ('-' for stdin)")
     verify_parser.add_argument(
-        "--trust", help="trust directory (anchors + intermediates/); default: shipped VGCA roots"
+        "--trust",
+        help="trust directory (anchors + intermediates/); default: AXIS_TRUST_DIR, "
+        "else the shipped VGCA roots",
     )
     verify_parser.add_argument(
-        "--at", help="trusted validation time, ISO 8601 (default: now; never the claimed time)"
+        "--at",
+        type=parse_at,
+        default=None,
+        help="trusted validation time: a date, ISO 8601 or dd/MM/yyyy HH:mm; without an offset "
+        "it is Vietnam time (default: now; never the claimed SigningTime)",
     )
     verify_parser.add_argument("--json", action="store_true", help="the report as JSON")
     verify_parser.add_argument(
         "--profile", choices=("edxml", "tax-message"), default="edxml", help="signature location"
     )
     verify_parser.add_argument(
-        "--mode", choices=("require", "verify-if-present"), default="require"
+        "--mode", choices=SIGNATURE_MODES, default=None, help="default: AXIS_SIGNATURE_MODE"
     )
     verify_parser.add_argument(
-        "--revocation", choices=("hard-fail", "soft-fail", "off"), default="soft-fail"
+        "--revocation", choices=REVOCATION_MODES, default=None, help="default: AXIS_REVOCATION"
     )
     verify_parser.add_argument(
         "--fetch", action="store_true", help="fetch CRL/OCSP over HTTP (network I/O)"
     )
     verify_parser.add_argument(
-        "--allow-sha1", action="store_true", help="accept legacy SHA-1 (flagged in the report)"
+        "--allow-sha1",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="accept legacy SHA-1 (flagged in the report); default: AXIS_ALLOW_SHA1",
     )
     verify_parser.add_argument(
         "--allow-partial", action="store_true", help="accept signatures covering less than all"
     )
     verify_parser.add_argument(
-        "--no-sender-binding", action="store_true", help="do not bind the signer to From/OrganId"
+        "--sender-binding",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bind the signer to From/OrganId (edxml profile); default: "
+        "AXIS_REQUIRE_SENDER_BINDING",
     )
     verify_parser.set_defaults(handler=_verify)
 

@@ -64,7 +64,9 @@ class Store(RegistryStore, Protocol):
 
     # --- messages ---------------------------------------------------------------------------
     async def accept(self, message: NewMessage) -> AcceptOutcome:
-        """Store the message atomically, or return the first one's id on a duplicate key."""
+        """Store the message atomically, or return the first one's id on a duplicate key
+        (with its current deliveries; ``withdrawn`` is then empty). A ``message_id`` already
+        used under another key raises :class:`axis.store.errors.StoreError` ``store.conflict``."""
         ...
 
     async def message(self, message_id: str) -> MessageInfo | None:
@@ -92,13 +94,19 @@ class Store(RegistryStore, Protocol):
         until: dt.datetime | None = None,
         limit: int = 100,
     ) -> Page[InboxItem]:
-        """Open deliveries (pending or fetched) to any of ``codes`` after the cursor, in order."""
+        """Open deliveries (pending or fetched) to any of ``codes`` after the cursor, in order.
+
+        ``after`` is a cursor this listing handed out (``Page.cursor``, or
+        :attr:`Delivery.cursor` of the last item read); anything else raises
+        :class:`axis.store.errors.CursorError` (``store.bad_cursor``). ``since``/``until``
+        bound the message's receipt time (``since`` inclusive, ``until`` exclusive)."""
         ...
 
     async def wait_for_delivery(
         self, codes: Sequence[str], after: str | None, timeout: float
     ) -> bool:
-        """Wait until a delivery past ``after`` may exist for ``codes``; False on timeout."""
+        """Wait until a delivery past ``after`` may exist for ``codes``; False on timeout (or
+        when the store closes meanwhile)."""
         ...
 
     async def deliveries(self, message_id: str) -> tuple[Delivery, ...]:
@@ -109,7 +117,8 @@ class Store(RegistryStore, Protocol):
         self, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
     ) -> tuple[Delivery, ...]:
         """pending -> fetched for the message's deliveries to ``codes`` (attempts + 1); the
-        event is appended once per call. Returns the deliveries to ``codes`` after the change."""
+        event is appended once per call. Returns the deliveries to ``codes`` after the change.
+        Re-reading a fetched copy changes nothing (its lease keeps its start) but is audited."""
         ...
 
     async def ack(
@@ -128,8 +137,9 @@ class Store(RegistryStore, Protocol):
     async def requeue_expired(
         self, fetched_before: dt.datetime, max_attempts: int, at: dt.datetime
     ) -> tuple[Delivery, ...]:
-        """Fetched but never acked before the lease: back to pending, or dead after
-        ``max_attempts``; each audited. Returns the deliveries changed."""
+        """Fetched but never acked before the lease: back to pending (under a new inbox
+        cursor), or dead after ``max_attempts``; each audited (``requeued`` / ``dead``).
+        Returns the deliveries changed."""
         ...
 
     async def dead_letters(self, *, after: str | None = None, limit: int = 100) -> Page[Delivery]:
@@ -139,7 +149,8 @@ class Store(RegistryStore, Protocol):
     async def retry_delivery(
         self, message_id: str, code: str, at: dt.datetime, audit: AuditDraft
     ) -> Delivery | None:
-        """A dead letter back to pending (new inbox cursor); None if not a dead letter."""
+        """A dead letter back to pending (new inbox cursor, attempts counted afresh); None if
+        not a dead letter."""
         ...
 
     async def cancel_delivery(
@@ -153,7 +164,9 @@ class Store(RegistryStore, Protocol):
     ) -> tuple[Delivery, ...]:
         """Succession continuity: pending deliveries to ``from_code`` now go to ``to_code`` (new
         cursor, ``requested`` kept). Idempotent on ``move_key``; each moved delivery audited
-        (``audit`` is the template: its message_id is filled per delivery)."""
+        (``audit`` is the template: its message_id is filled per delivery). A repeated
+        ``move_key`` moves nothing and returns what that key moved; a message that already has
+        a delivery to ``to_code`` keeps that one (the moved copy merges into it, audited)."""
         ...
 
     async def set_drain(self, code: str, drain: bool, at: dt.datetime, audit: AuditDraft) -> None:
@@ -216,5 +229,5 @@ class Store(RegistryStore, Protocol):
     async def purge(self, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:
         """Remove messages (with deliveries and statuses) and audit events older than
         ``before``; the removal is itself an audit event, and the chain stays verifiable from
-        the oldest kept event."""
+        the oldest kept event (events go as a prefix of the chain, never from its middle)."""
         ...

@@ -142,6 +142,13 @@ class Delivery:
     attempts: int
     updated_at: dt.datetime
     reason: str | None = None
+    #: The recipient's registry facts as the sender's request was resolved (``Recipient``).
+    resolution: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def cursor(self) -> str:
+        """The inbox cursor that continues after this delivery (``inbox(after=...)``)."""
+        return str(self.seq)
 
 
 @dataclass(frozen=True, slots=True)

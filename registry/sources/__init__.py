@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from registry.errors import RegistryError
 from registry.sources import native, nso_crosswalk, vdxp
 from registry.sources.batch import ImportBatch, ImportIssue
 
@@ -41,15 +42,9 @@ __all__ = [
 ]
 
 
-class SourceError(ValueError):
+class SourceError(RegistryError, ValueError):
     """A file no reader can take at all; ``code`` is stable (``source.unreadable``,
-    ``source.unknown_format``, ``source.bad_json``, ``source.not_utf8``)."""
-
-    def __init__(self, code: str, message: str, location: str | None = None) -> None:
-        super().__init__(f"{code}: {message}" + (f" ({location})" if location else ""))
-        self.code = code
-        self.message = message
-        self.location = location
+    ``source.unknown_format``, ``source.bad_json``, ``source.not_utf8``); ``location`` the file."""
 
 
 def detect(text: str) -> str:

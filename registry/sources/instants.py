@@ -11,16 +11,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from registry.errors import RegistryError
 from registry.model import VN_TZ, vn_midnight
 
 
-class InstantError(ValueError):
+class InstantError(RegistryError, ValueError):
     """Text that is not an instant; ``code`` is stable (``time.bad``, ``time.naive``)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
 
 def parse_instant(text: str, *, naive_is_local: bool = False) -> datetime:

@@ -1,0 +1,69 @@
+"""The aiohttp application: middlewares, routes, and the runtime as a cleanup context.
+
+``create_app(config)`` is the app factory ``axis serve`` runs; the runtime (store, registry,
+workers, authenticator, background tasks) is built when the app starts and closed when it stops,
+after in-flight requests finished (aiohttp's graceful shutdown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Final
+
+from aiohttp import web
+
+from axis.auth.request import authenticate_request
+from axis.clock import Clock
+from axis.config import AxisConfig
+from axis.http import messages, ops
+from axis.http.keys import PRINCIPAL, RUNTIME
+from axis.http.problems import Handler, problem_middleware
+from axis.runtime import Runtime, open_runtime
+from axis.send import Checker
+
+PUBLIC_PATHS: Final = frozenset({"/v1/health", "/v1/openapi.json"})
+"""The only paths answered without credentials: a load balancer's probe and the API's spec."""
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every other call is authenticated (client certificate, else HTTP Basic)."""
+    if request.path not in PUBLIC_PATHS:
+        runtime = request.app[RUNTIME]
+        request[PRINCIPAL] = await authenticate_request(runtime.auth, request)
+    return await handler(request)
+
+
+def create_app(
+    config: AxisConfig,
+    *,
+    clock: Clock | None = None,
+    checker: Checker | None = None,
+    runtime: Runtime | None = None,
+    background: bool = True,
+) -> web.Application:
+    """The axis's HTTP app. ``runtime`` serves an already-open runtime (its owner closes it);
+    otherwise the app opens one on start-up and closes it on clean-up."""
+    app = web.Application(
+        middlewares=[problem_middleware, auth_middleware],
+        client_max_size=config.max_document_bytes + 1,
+    )
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        if runtime is not None:
+            app[RUNTIME] = runtime
+            yield
+            return
+        async with open_runtime(
+            config, clock=clock, checker=checker, background=background
+        ) as opened:
+            app[RUNTIME] = opened
+            yield
+
+    app.cleanup_ctx.append(lifetime)
+    app.add_routes(messages.routes)
+    ops.install(app)
+    return app
+
+
+__all__ = ["create_app"]

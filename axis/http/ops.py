@@ -1,0 +1,139 @@
+"""Operations: ``/v1/health`` for load balancers, ``/metrics`` for Prometheus, the OpenAPI spec,
+and the admin's delivery tools (dead letters, retry, cancel, drain)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from aiohttp import web
+
+from axis.clock import iso
+from axis.errors import AxisError, NotFoundError
+from axis.http.keys import PRINCIPAL, RUNTIME
+from axis.http.openapi import spec
+from axis.http.problems import client_address, json_response, query_int
+from axis.http.views import delivery_view
+from axis.store.records import AuditDraft
+
+routes = web.RouteTableDef()
+
+HEALTH_TIMEOUT = 2.0
+HEALTH_CACHE_SECONDS = 1.0
+_HEALTH: web.AppKey[dict[str, Any]] = web.AppKey("health_cache", dict)
+
+
+@routes.get("/v1/health")
+async def health(request: web.Request) -> web.Response:
+    """Store and registry answer within a timeout; cached for a second so a load balancer's
+    polling never becomes load."""
+    cache = request.app[_HEALTH]
+    now = time.monotonic()
+    if cache.get("until", 0.0) > now:
+        return json_response(cache["body"], status=cache["status"])
+    runtime = request.app[RUNTIME]
+    checks: dict[str, Any] = {}
+    ok = True
+    try:
+        await asyncio.wait_for(runtime.store.ping(), HEALTH_TIMEOUT)
+        checks["store"] = "ok"
+    except Exception as exc:
+        ok = False
+        checks["store"] = f"failed: {type(exc).__name__}"
+    checks["registry_version"] = runtime.registry.version
+    checks["event_loop_lag_seconds"] = round(runtime.metrics.last_loop_lag, 4)
+    body = {"status": "ok" if ok else "failing", "time": iso(runtime.now()), "checks": checks}
+    status = 200 if ok else 503
+    cache.update(until=now + HEALTH_CACHE_SECONDS, body=body, status=status)
+    return json_response(body, status=status)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    _require_role(request, ("admin", "auditor"))
+    body = request.app[RUNTIME].metrics.render()
+    return web.Response(body=body, content_type="text/plain", charset="utf-8")
+
+
+@routes.get("/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(spec())
+
+
+def _require_role(request: web.Request, roles: tuple[str, ...]) -> None:
+    principal = request[PRINCIPAL]
+    if principal.role not in roles:
+        raise AxisError(
+            "auth.forbidden",
+            f"this needs the role {' or '.join(roles)}; system {principal.system_id!r} is "
+            f"{principal.role}",
+            None,
+            status=403,
+        )
+
+
+@routes.get("/v1/deliveries/dead")
+async def dead_letters(request: web.Request) -> web.Response:
+    _require_role(request, ("admin", "auditor"))
+    page = await request.app[RUNTIME].store.dead_letters(
+        after=request.query.get("after") or None, limit=query_int(request, "limit", 100, 1, 1000)
+    )
+    return json_response({"items": [delivery_view(d) for d in page.items], "cursor": page.cursor})
+
+
+@routes.post("/v1/deliveries/{message_id}/{code}/{action:retry|cancel}")
+async def delivery_action(request: web.Request) -> web.Response:
+    _require_role(request, ("admin",))
+    runtime = request.app[RUNTIME]
+    message_id, code = request.match_info["message_id"], request.match_info["code"].upper()
+    action = request.match_info["action"]
+    now = runtime.now()
+    draft = AuditDraft(
+        kind=f"delivery.{action}",
+        at=now,
+        message_id=message_id,
+        system_id=request[PRINCIPAL].system_id,
+        address=client_address(request),
+        codes=(code,),
+    )
+    if action == "retry":
+        changed = await runtime.store.retry_delivery(message_id, code, now, draft)
+    else:
+        changed = await runtime.store.cancel_delivery(message_id, code, now, draft)
+    if changed is None:
+        raise NotFoundError(
+            "delivery.not_found",
+            f"no delivery of {message_id!r} to {code} that can be {action}ed",
+            "message_id",
+        )
+    return json_response(delivery_view(changed))
+
+
+@routes.put("/v1/drains/{code}")
+@routes.delete("/v1/drains/{code}")
+async def drain(request: web.Request) -> web.Response:
+    _require_role(request, ("admin",))
+    runtime = request.app[RUNTIME]
+    code = request.match_info["code"].upper()
+    on = request.method == "PUT"
+    now = runtime.now()
+    await runtime.store.set_drain(
+        code,
+        on,
+        now,
+        AuditDraft(
+            kind="drain.set" if on else "drain.cleared",
+            at=now,
+            system_id=request[PRINCIPAL].system_id,
+            address=client_address(request),
+            codes=(code,),
+        ),
+    )
+    return json_response({"code": code, "drain": on})
+
+
+def install(app: web.Application) -> None:
+    """The routes, and the health cache the app owns."""
+    app[_HEALTH] = {}
+    app.add_routes(routes)

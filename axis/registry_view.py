@@ -1,0 +1,101 @@
+"""The registry version a serving process routes with, kept current from the store.
+
+Every node holds the newest version in memory (resolving is a dictionary walk, microseconds) and
+listens for the store's change notification: an admin's change or an import on any node switches
+every node to the new version without a restart. Scheduled successions need no new version: they
+are already in the registry with their effective instant, and resolving at the axis's clock picks
+them up at that instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import structlog
+
+from axis.store.protocol import Store
+from registry.codes import AgencyCode, AgencyCodeError
+from registry.registry import Registry
+
+_log = structlog.get_logger("axis.registry")
+
+_MAX_CODE_SETS = 1024
+
+
+def descends_from(code: str, ancestors: frozenset[str]) -> bool:
+    """Whether ``code`` is one of ``ancestors`` or under one of them by the code structure."""
+    if code in ancestors:
+        return True
+    try:
+        parent = AgencyCode.parse(code).parent
+    except AgencyCodeError:
+        return False
+    while parent is not None:
+        if str(parent) in ancestors:
+            return True
+        parent = parent.parent
+    return False
+
+
+class RegistryView:
+    """The current :class:`Registry` of this process, replaced whole on every change."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self._store = store
+        self._registry = registry
+        self._code_sets: dict[tuple[frozenset[str], bool], tuple[str, ...]] = {}
+        self._changed = asyncio.Event()
+
+    @property
+    def current(self) -> Registry:
+        return self._registry
+
+    @property
+    def version(self) -> int:
+        return self._registry.version
+
+    def replace(self, registry: Registry) -> None:
+        """Switch to another version (the watcher does this; tests may too)."""
+        if registry.version != self._registry.version:
+            _log.info("registry.switched", old=self._registry.version, new=registry.version)
+        self._registry = registry
+        self._code_sets.clear()
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed(self) -> None:
+        """Returns when the next version is in place."""
+        await self._changed.wait()
+
+    def codes_for(self, granted: Iterable[str], exact: bool) -> tuple[str, ...]:
+        """Every registry code a system granted ``granted`` acts for (with children unless
+        ``exact``), computed once per version and grant."""
+        key = (frozenset(c.upper() for c in granted), exact)
+        known = self._code_sets.get(key)
+        if known is not None:
+            return known
+        if exact:
+            codes = tuple(sorted(key[0]))
+        else:
+            found = {a.code for a in self._registry.agencies() if descends_from(a.code, key[0])}
+            codes = tuple(sorted(found | key[0]))
+        if len(self._code_sets) >= _MAX_CODE_SETS:
+            self._code_sets.clear()
+        self._code_sets[key] = codes
+        return codes
+
+    async def watch(self, poll_seconds: float = 30.0) -> None:
+        """Follow the store's change notification forever (run as a background task)."""
+        while True:
+            try:
+                newest = await self._store.wait_registry_change(self.version, poll_seconds)
+                if newest is not None and newest != self.version:
+                    registry = await self._store.load_registry()
+                    if registry is not None:
+                        self.replace(registry)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a store hiccup must not end the watch
+                _log.error("registry.watch_failed", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(min(poll_seconds, 5.0))

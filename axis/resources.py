@@ -1,0 +1,91 @@
+"""The composition root: the one place that turns an :class:`AxisConfig` into live resources.
+
+``axis serve``, ``axis demo`` and every CLI command that needs state start here: the config is read
+once at the edge (``cli.main`` / the app factory), then the store, the current registry, the trust
+store, the intake's worker pool and the authenticator are built here, handed down, and closed on
+the way out. No other module reads the environment or keeps a module-level cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from axis.clock import Clock
+from axis.config import AxisConfig
+from axis.errors import AxisError
+from axis.store.protocol import Store
+from registry.registry import Registry
+from registry.store import default_seed
+from signing import TrustStore
+
+_log = structlog.get_logger("axis.resources")
+
+LEGACY_REGISTRY_FILE = "registry.sqlite3"
+
+
+def build_store(config: AxisConfig) -> Store:
+    """The deployment's store, not yet opened, from ``config.store_url``."""
+    url = config.store_url
+    if url.startswith("sqlite:///"):
+        from axis.store.sqlite import SqliteStore
+
+        path = Path(url.removeprefix("sqlite:///"))  # sqlite:////abs/path or sqlite:///rel
+        return SqliteStore(path, legacy_registry=config.home / LEGACY_REGISTRY_FILE)
+    raise AxisError(
+        "config.store_unsupported",
+        f"no store backend for {url!r} in this build (sqlite:///PATH is)",
+        "AXIS_STORE",
+        status=500,
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_store(config: AxisConfig) -> AsyncIterator[Store]:
+    """The deployment's store, opened (schema created or migrated) and closed on exit."""
+    config.home.mkdir(parents=True, exist_ok=True)
+    store = build_store(config)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def ensure_registry(store: Store) -> Registry:
+    """The newest registry; an unseeded store is seeded first, explicitly and logged."""
+    registry = await store.load_registry()
+    if registry is not None:
+        return registry
+    seed = default_seed()
+    if await store.seed_registry(seed):
+        _log.info("registry.seeded", version=seed.version, agencies=len(seed))
+    loaded = await store.load_registry()
+    return loaded if loaded is not None else seed
+
+
+def build_trust(config: AxisConfig) -> TrustStore:
+    """The trust anchors: ``AXIS_TRUST_DIR`` (a folder, or the folder ``axis pki init`` made,
+    whose ``trust/`` is used), else the shipped VGCA anchors."""
+    if config.trust_dir is None:
+        return TrustStore.default()
+    directory = config.trust_dir
+    if (directory / "trust").is_dir():
+        directory = directory / "trust"
+    return TrustStore.from_directory(directory)
+
+
+@dataclass(frozen=True, slots=True)
+class Basics:
+    """What every command-line job shares: the config and the clock."""
+
+    config: AxisConfig
+    clock: Clock
+
+    @classmethod
+    def from_config(cls, config: AxisConfig) -> Basics:
+        return cls(config, Clock(config.clock_offset))
