@@ -17,12 +17,10 @@ from typing import Any
 
 from axis.paths import DEFAULT_HOME
 from edxml import CodedError, XmlLimits
-from signing import SignaturePolicy
+from signing import REVOCATION_MODES, SIGNATURE_MODES, SignaturePolicy
 
 _DEFAULT_HOME = DEFAULT_HOME.expanduser()
 STORE_FILE = "axis.sqlite3"
-_SIGNATURE_MODES = ("require", "verify-if-present", "off")
-_REVOCATION_MODES = ("hard-fail", "soft-fail", "off")
 _LOG_FORMATS = ("kv", "json")
 
 
@@ -104,13 +102,18 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
     "max_document_bytes": (_positive_int, "largest edXML package accepted, checked before parsing"),
     "max_xml_depth": (_positive_int, "deepest element nesting accepted"),
     "signature_mode": (
-        _choice(_SIGNATURE_MODES),
+        _choice(SIGNATURE_MODES),
         "require / verify-if-present / off: producers often send an empty DigitalSignature",
     ),
     "allow_sha1": (_bool, "accept SHA-1 signatures and G1 (SHA-1) chains, flagged legacy"),
     "revocation": (
-        _choice(_REVOCATION_MODES),
+        _choice(REVOCATION_MODES),
         "hard-fail: revocation data must be obtained; soft-fail: tolerated when unreachable",
+    ),
+    "revocation_fetch": (
+        _bool,
+        "fetch CRLs and OCSP answers from the certificates' URLs (network); off: offline data "
+        "only, and soft-fail tolerates its absence",
     ),
     "require_sender_binding": (
         _bool,
@@ -170,6 +173,7 @@ class AxisConfig:
     allow_sha1: bool = False
     revocation: str = "soft-fail"
     require_sender_binding: bool = False
+    revocation_fetch: bool = False
     store: str = ""
     host: str = "127.0.0.1"
     port: int = 8080

@@ -7,6 +7,7 @@ be probed, and the refused read is an audit event with the system and its addres
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from axis.auth.principal import Principal
 from axis.errors import AxisError, NotFoundError
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
+from axis.store.paging import every_page
 from axis.store.protocol import Store
 from axis.store.records import (
     AckOutcome,
@@ -63,6 +65,12 @@ class Deliveries:
         self._metrics = metrics
         self._now = now
         self._wait_max = inbox_wait_max
+        self._closing = asyncio.Event()
+
+    def stop_waiting(self) -> None:
+        """Shutdown: every long poll answers now (with what it has) instead of holding the
+        server's graceful stop for up to its full wait."""
+        self._closing.set()
 
     def codes_of(self, caller: Principal, only: str | None = None) -> tuple[str, ...]:
         """The codes whose inbox (or sent box) the caller reads, narrowed to ``only``."""
@@ -98,13 +106,27 @@ class Deliveries:
             codes, after=after, kind=kind, since=since, until=until, limit=limit
         )
         wait = min(max(wait, 0.0), float(self._wait_max))
-        if page.items or wait <= 0:
+        if page.items or wait <= 0 or self._closing.is_set():
             return page
-        if await self._store.wait_for_delivery(codes, after, wait):
+        if await self._wait(codes, after, wait):
             page = await self._store.inbox(
                 codes, after=after, kind=kind, since=since, until=until, limit=limit
             )
         return page
+
+    async def _wait(self, codes: tuple[str, ...], after: str | None, wait: float) -> bool:
+        """The store's wait, cut short by a shutdown."""
+        arrived = asyncio.ensure_future(self._store.wait_for_delivery(codes, after, wait))
+        closing = asyncio.ensure_future(self._closing.wait())
+        self._metrics.inbox_waiting.inc()
+        try:
+            await asyncio.wait({arrived, closing}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._metrics.inbox_waiting.dec()
+            closing.cancel()
+            if not arrived.done():
+                arrived.cancel()
+        return arrived.done() and not arrived.cancelled() and bool(arrived.result())
 
     async def _visible(
         self, caller: Principal, message_id: str, address: str | None, action: str
@@ -238,16 +260,10 @@ class Deliveries:
     ) -> tuple[MessageInfo, tuple[Delivery, ...], tuple[AuditEvent, ...], dict[str, Any]]:
         """Every event of the message, for its sender, its recipients, auditors and admins."""
         info, deliveries, _mine = await self._visible(caller, message_id, address, "trace")
-        events: list[AuditEvent] = []
-        cursor: str | None = None
-        while True:
-            page = await self._store.audit_events(
-                AuditFilter(message_id=message_id), after=cursor, limit=TRACE_PAGE
-            )
-            events.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                break
+        query = AuditFilter(message_id=message_id)
+        events = await every_page(
+            lambda cursor: self._store.audit_events(query, after=cursor, limit=TRACE_PAGE)
+        )
         statuses = await self._store.statuses(message_id)
         latest = {s.code: {"status_code": s.status_code, "at": s.at} for s in statuses}
         return info, deliveries, tuple(events), latest

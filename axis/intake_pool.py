@@ -49,7 +49,14 @@ class _WorkerState:
 
     def __init__(self, config: AxisConfig) -> None:
         self.config = config
-        self.verifier = Verifier(build_trust(config), config.signature_policy())
+        trust, policy = build_trust(config), config.signature_policy()
+        # a worker is an app of its own: with network revocation it owns ONE ClientSession (on
+        # the verifier's private loop), reused for every document of its life
+        self.verifier = (
+            Verifier.with_http_fetcher(trust, policy)
+            if config.revocation_fetch
+            else Verifier(trust, policy)
+        )
 
 
 # The worker process's own state: set once by the initializer in THAT process, never in the

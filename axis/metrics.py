@@ -44,15 +44,19 @@ class Metrics:
         self.intake_inflight = Gauge(
             "axis_intake_inflight", "Packages being checked right now", registry=self.registry
         )
-        self.pending_deliveries = Gauge(
-            "axis_pending_deliveries",
-            "Open deliveries (pending or fetched) seen at the last sample",
+        self.deliveries_by_state = Gauge(
+            "axis_deliveries",
+            "Deliveries in each state at the last sample (pending = the inbox queues' depth)",
+            ["state"],
             registry=self.registry,
         )
         self.loop_lag = Gauge(
             "axis_event_loop_lag_seconds",
             "How late the event loop ran a timer at the last sample",
             registry=self.registry,
+        )
+        self.inbox_waiting = Gauge(
+            "axis_inbox_waiting", "Long polls waiting for a delivery", registry=self.registry
         )
         self.last_loop_lag = 0.0
         self.auth_failures = Counter(

@@ -26,10 +26,5 @@ def default_corpus() -> Path:
 
 
 DEFAULT_HOME = Path("~/.axis")
-
-
-def axis_home() -> Path:
-    """The data directory: ``$AXIS_HOME``, default ``~/.axis`` (``~`` expanded, as the config
-    does: :class:`axis.config.AxisConfig` reads the same variable with the same default)."""
-    env = os.environ.get("AXIS_HOME")
-    return (Path(env) if env else DEFAULT_HOME).expanduser()
+"""The data directory's default; :class:`axis.config.AxisConfig` is the only reader of
+``$AXIS_HOME`` (the composition root hands the resolved home down)."""

@@ -9,7 +9,7 @@ the way out. No other module reads the environment or keeps a module-level cache
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from axis.config import AxisConfig
 from axis.errors import AxisError
 from axis.store.protocol import Store
 from registry.registry import Registry
-from registry.store import default_seed
+from registry.store import RegistryStore, default_seed
 from signing import TrustStore
 
 _log = structlog.get_logger("axis.resources")
@@ -56,16 +56,33 @@ async def open_store(config: AxisConfig) -> AsyncIterator[Store]:
         await store.close()
 
 
-async def ensure_registry(store: Store) -> Registry:
-    """The newest registry; an unseeded store is seeded first, explicitly and logged."""
-    registry = await store.load_registry()
-    if registry is not None:
-        return registry
+Announce = Callable[[str], None]
+
+
+def _log_seed(text: str) -> None:
+    _log.info("registry.seeded", detail=text)
+
+
+async def seed_if_empty(store: RegistryStore, *, announce: Announce = _log_seed) -> bool:
+    """Seed an empty store with the packaged seed, explicitly, once, and say so (a read never
+    seeds); True if it did."""
+    if await store.registry_version() is not None:
+        return False
     seed = default_seed()
-    if await store.seed_registry(seed):
-        _log.info("registry.seeded", version=seed.version, agencies=len(seed))
-    loaded = await store.load_registry()
-    return loaded if loaded is not None else seed
+    if not await store.seed_registry(seed):
+        return False
+    announce(
+        f"the store was empty; seeded it with the packaged seed "
+        f"(version {seed.version}, {len(seed)} agency records)"
+    )
+    return True
+
+
+async def ensure_registry(store: RegistryStore, *, announce: Announce = _log_seed) -> Registry:
+    """The newest registry, an empty store seeded first."""
+    await seed_if_empty(store, announce=announce)
+    registry = await store.load_registry()
+    return Registry.empty() if registry is None else registry
 
 
 def build_trust(config: AxisConfig) -> TrustStore:

@@ -25,13 +25,16 @@ from axis.delivery import Deliveries
 from axis.intake_pool import IntakePool
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
-from axis.resources import ensure_registry, open_store
+from axis.resources import build_trust, ensure_registry, open_store
 from axis.send import Checker, Sender
 from axis.store.protocol import Store
+from axis.store.records import DELIVERY_STATES
+from signing import TrustStore
 
 _log = structlog.get_logger("axis.runtime")
 
 RETENTION_EVERY = 3600.0
+DELIVERY_SAMPLE_EVERY = 15.0
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Runtime:
     clock: Clock
     store: Store
     registry: RegistryView
+    trust: TrustStore  # the serving process's view (health); each worker loads its own
     auth: Authenticator
     metrics: Metrics
     sender: Sender
@@ -90,6 +94,7 @@ async def open_runtime(
             clock=clock,
             store=store,
             registry=registry,
+            trust=build_trust(config),
             auth=Authenticator(store, clock, failures_per_minute=config.auth_failures_per_minute),
             metrics=metrics,
             sender=Sender(store, registry, checker, metrics, clock.now),
@@ -128,7 +133,13 @@ def _start_background(runtime: Runtime) -> None:
                 "retention.purged", messages=outcome.messages, audit_events=outcome.audit_events
             )
 
+    async def sample_deliveries() -> None:
+        counts = await runtime.store.delivery_counts()
+        for state in DELIVERY_STATES:
+            runtime.metrics.deliveries_by_state.labels(state).set(counts.get(state, 0))
+
     jobs: list[tuple[str, Awaitable[None]]] = [
+        ("delivery-counts", _every(DELIVERY_SAMPLE_EVERY, sample_deliveries, "counts")),
         ("registry-watch", runtime.registry.watch()),
         ("succession-mover", runtime.mover.run()),
         ("delivery-leases", _every(max(1.0, config.delivery_lease / 4), requeue, "leases")),

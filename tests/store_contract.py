@@ -250,6 +250,17 @@ async def test_inbox_pages_with_a_cursor_in_delivery_order(store: Store) -> None
 
 
 @contract
+async def test_delivery_counts_follow_the_states(store: Store) -> None:
+    first = await store.accept(edoc("H38", "H44", doc="1/CV"))
+    await store.accept(edoc("H38", doc="2/CV", when=at(1)))
+    assert await store.delivery_counts() == {"pending": 3}
+    await store.mark_fetched(first.message_id, ["H38"], at(2), draft("message.fetched"))
+    await store.ack(first.message_id, ["H44"], "fail", "hỏng", at(3), draft("message.acked"))
+    counts = await store.delivery_counts()
+    assert {k: v for k, v in counts.items() if v} == {"pending": 1, "fetched": 1, "fail": 1}
+
+
+@contract
 async def test_an_inbox_over_many_codes_pages_in_order(store: Store) -> None:
     """A province's system reads for hundreds of codes at once (its departments, communes)."""
     codes = [f"000.{n // 100:02d}.{n % 100:02d}.H38" for n in range(450)]

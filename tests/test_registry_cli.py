@@ -16,7 +16,7 @@ import pytest
 import structlog
 
 from axis.cli import main
-from axis.commands.registry_cmd import open_registry_store
+from axis.commands.registry_shared import open_registry_store
 from axis.config import AxisConfig
 from registry.registry import Registry
 from tests.test_registry_resolve import sample_registry
@@ -199,14 +199,14 @@ def test_subprocess_prints_vietnamese_names_in_utf8(home: Path) -> None:
 def test_progress_bar_appears_only_after_the_threshold(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from axis.commands import registry_cmd
+    from axis.commands import registry_import
 
-    quiet = registry_cmd._LazyProgress("quick")
+    quiet = registry_import.LazyProgress("quick")
     quiet(10, 100)
     quiet.close()
     assert capsys.readouterr().err == ""
-    monkeypatch.setattr(registry_cmd, "PROGRESS_AFTER_SECONDS", 0.0)
-    slow = registry_cmd._LazyProgress("slow import")
+    monkeypatch.setattr(registry_import, "PROGRESS_AFTER_SECONDS", 0.0)
+    slow = registry_import.LazyProgress("slow import")
     slow(50, 100)
     slow(100, 100)
     slow.close()
@@ -255,7 +255,7 @@ def test_a_lookup_does_not_load_the_whole_registry(
     async def refuse(store: object) -> Registry:
         raise AssertionError("a lookup loaded the whole registry")
 
-    monkeypatch.setattr(registry_cmd, "_load_all", refuse)
+    monkeypatch.setattr(registry_cmd, "load_all", refuse)
     started = time.perf_counter()
     assert main(["registry", "resolve", "A1", "--at", "2025-07-02"]) == 0
     assert "=> H38" in capsys.readouterr().out

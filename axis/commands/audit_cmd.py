@@ -16,8 +16,9 @@ from axis.commands import CommandGroup
 from axis.commands.store_access import add_store_options, with_store
 from axis.config import AxisConfig
 from axis.http.views import event_view
+from axis.store.paging import every_page
 from axis.store.protocol import Store
-from axis.store.records import AuditEvent, AuditFilter
+from axis.store.records import AuditFilter
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -37,16 +38,8 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _trace(args: argparse.Namespace) -> int:
     async def job(store: Store, config: AxisConfig) -> int:
-        events: list[AuditEvent] = []
-        cursor: str | None = None
-        while True:
-            page = await store.audit_events(
-                AuditFilter(message_id=args.message_id), after=cursor, limit=500
-            )
-            events.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                break
+        query = AuditFilter(message_id=args.message_id)
+        events = await every_page(lambda cursor: store.audit_events(query, after=cursor, limit=500))
         if not events:
             print(f"message.not_found: no event of {args.message_id}")
             return 1

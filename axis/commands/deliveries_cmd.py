@@ -14,13 +14,15 @@ import argparse
 import json
 from typing import Any
 
+from axis.admin import act_on_delivery, set_drain
 from axis.clock import Clock, iso
 from axis.commands import CommandGroup
 from axis.commands.store_access import add_store_options, with_store
 from axis.config import AxisConfig
 from axis.http.views import delivery_view
+from axis.store.paging import every_page
 from axis.store.protocol import Store
-from axis.store.records import AuditDraft, Delivery
+from axis.store.records import Delivery
 
 CLI_SYSTEM = "cli"
 
@@ -41,14 +43,7 @@ def _print(deliveries: list[Delivery], as_json: bool) -> None:
 
 def _dead(args: argparse.Namespace) -> int:
     async def job(store: Store, config: AxisConfig) -> int:
-        found: list[Delivery] = []
-        cursor: str | None = None
-        while True:
-            page = await store.dead_letters(after=cursor, limit=500)
-            found.extend(page.items)
-            cursor = page.cursor
-            if cursor is None:
-                break
+        found = await every_page(lambda cursor: store.dead_letters(after=cursor, limit=500))
         _print(found, args.json)
         return 0
 
@@ -57,19 +52,11 @@ def _dead(args: argparse.Namespace) -> int:
 
 def _act(args: argparse.Namespace) -> int:
     async def job(store: Store, config: AxisConfig) -> int:
-        now = Clock(config.clock_offset).now()
         code = args.code.upper()
-        draft = AuditDraft(
-            kind=f"delivery.{args.action}",
-            at=now,
-            message_id=args.message_id,
-            system_id=CLI_SYSTEM,
-            codes=(code,),
+        now = Clock(config.clock_offset).now()
+        changed = await act_on_delivery(
+            store, args.action, args.message_id, code, now, system_id=CLI_SYSTEM
         )
-        if args.action == "retry":
-            changed = await store.retry_delivery(args.message_id, code, now, draft)
-        else:
-            changed = await store.cancel_delivery(args.message_id, code, now, draft)
         if changed is None:
             print(
                 f"delivery.not_found: no delivery of {args.message_id} to {code} to {args.action}"
@@ -86,17 +73,7 @@ def _drain(args: argparse.Namespace) -> int:
         now = Clock(config.clock_offset).now()
         code = args.code.upper()
         on = not args.off
-        await store.set_drain(
-            code,
-            on,
-            now,
-            AuditDraft(
-                kind="drain.set" if on else "drain.cleared",
-                at=now,
-                system_id=CLI_SYSTEM,
-                codes=(code,),
-            ),
-        )
+        await set_drain(store, code, on, now, system_id=CLI_SYSTEM)
         print(
             f"{code}: pending deliveries "
             + ("stay for its own system to drain" if on else "move to the successor")

@@ -14,21 +14,20 @@ not resolve, an unknown code, import errors), 2 bad usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
-import json
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from axis.commands import CommandGroup, parse_at
-from axis.config import AxisConfig, ConfigError
-from axis.resources import open_store
-from registry.errors import RegistryError
+from axis.commands.registry_import import import_list
+from axis.commands.registry_shared import (
+    load_all,
+    load_codes,
+    on_store,
+    print_json,
+)
+from axis.commands.store_access import add_store_options
 from registry.model import (
     VN_TZ,
     Agency,
@@ -38,15 +37,9 @@ from registry.model import (
     succession_to_dict,
     version_info_to_dict,
 )
-from registry.partial import load_for
-from registry.registry import Registry
 from registry.resolution import Resolution
-from registry.store import RegistryStore, default_seed
+from registry.store import RegistryStore
 from registry.versions import VersionError, diff, registry_at_version
-
-PROGRESS_AFTER_SECONDS = 1.0
-"""An import shows a progress bar (on stderr) only once it has run this long."""
-
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -73,83 +66,7 @@ def _interval(agency: Agency) -> str:
     return f"({show_time(start)} .. {show_time(end)})"
 
 
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
 # --- the store ----------------------------------------------------------------------------------
-
-
-def _config(args: argparse.Namespace) -> AxisConfig:
-    config = AxisConfig.from_env()
-    return dataclasses.replace(config, home=Path(args.home)) if args.home else config
-
-
-@asynccontextmanager
-async def open_registry_store(config: AxisConfig) -> AsyncIterator[RegistryStore]:
-    """The deployment's store (:func:`axis.resources.open_store`), as the registry sees it: the
-    one place the CLI gets a store. Opening never seeds (a read never writes); the commands
-    call :func:`_seed_if_empty`, which does it explicitly and says so."""
-    async with open_store(config) as store:
-        yield store
-
-
-def current_registry(config: AxisConfig) -> Registry:
-    """The newest registry of the deployment, seeding an empty store first (said on stderr):
-    for synchronous jobs such as ``axis run`` that need the whole registry."""
-
-    async def main() -> Registry:
-        async with open_registry_store(config) as store:
-            await _seed_if_empty(store)
-            return await _load_all(store)
-
-    return asyncio.run(main())
-
-
-async def _seed_if_empty(store: RegistryStore) -> None:
-    """A read never seeds: the CLI does it explicitly, once, and says so."""
-    if await store.registry_version() is not None:
-        return
-    seed = default_seed()
-    if await store.seed_registry(seed):
-        print(
-            f"registry: the store was empty; seeded it with the packaged seed "
-            f"(version {seed.version}, {len(seed)} agency records)",
-            file=sys.stderr,
-        )
-
-
-async def _load_all(store: RegistryStore) -> Registry:
-    registry = await store.load_registry()
-    if registry is None:  # only if the store was emptied after seeding: answer as empty
-        return Registry.empty()
-    return registry
-
-
-async def _load_codes(store: RegistryStore, codes: list[str]) -> Registry:
-    registry = await load_for(store, codes)
-    return Registry.empty() if registry is None else registry
-
-
-StoreCommand = Callable[[argparse.Namespace, RegistryStore], Awaitable[int]]
-
-
-def _on_store(command: StoreCommand) -> Callable[[argparse.Namespace], int]:
-    """The argparse handler of an async ``command``: opens the store, runs it, closes the store."""
-
-    def handler(args: argparse.Namespace) -> int:
-        async def main() -> int:
-            async with open_registry_store(_config(args)) as store:
-                await _seed_if_empty(store)
-                return await command(args, store)
-
-        try:
-            return asyncio.run(main())
-        except ConfigError as exc:
-            print(f"{exc.code}: {exc.name}: {exc.message}", file=sys.stderr)
-            return 2
-
-    return handler
 
 
 def _resolution_dict(res: Resolution) -> dict[str, Any]:
@@ -197,11 +114,11 @@ def _succession_line(succ: Succession) -> str:
 
 
 async def _resolve(args: argparse.Namespace, store: RegistryStore) -> int:
-    registry = await _load_codes(store, [args.code])
+    registry = await load_codes(store, [args.code])
     at: datetime = args.at or datetime.now(UTC)
     res = registry.resolve(args.code, at, addressed_at=args.addressed_at)
     if args.json:
-        _print_json({"version": registry.version, **_resolution_dict(res)})
+        print_json({"version": registry.version, **_resolution_dict(res)})
         return 0 if res.ok else 1
     print(f"{res.requested} at {show_time(res.at)}: {_STATUS_TEXT[res.status]}")
     if res.status == "redirected" and res.last_known is not None:
@@ -230,12 +147,12 @@ async def _resolve(args: argparse.Namespace, store: RegistryStore) -> int:
 
 
 async def _show(args: argparse.Namespace, store: RegistryStore) -> int:
-    registry = await _load_codes(store, [args.code])
+    registry = await load_codes(store, [args.code])
     records = registry.records(args.code)
     closes = registry.successions_of(args.code)
     takes = registry.predecessors_of(args.code)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "version": registry.version,
                 "code": args.code,
@@ -274,10 +191,10 @@ async def _show(args: argparse.Namespace, store: RegistryStore) -> int:
 
 
 async def _search(args: argparse.Namespace, store: RegistryStore) -> int:
-    registry = await _load_all(store)
+    registry = await load_all(store)
     hits = registry.search(args.text, limit=args.limit, at=args.at)
     if args.json:
-        _print_json(
+        print_json(
             {
                 "version": registry.version,
                 "query": args.text,
@@ -298,7 +215,7 @@ async def _search(args: argparse.Namespace, store: RegistryStore) -> int:
 
 
 async def _diff(args: argparse.Namespace, store: RegistryStore) -> int:
-    latest = await _load_all(store)
+    latest = await load_all(store)
     try:
         older = registry_at_version(latest, args.a)
         newer = registry_at_version(latest, args.b)
@@ -307,7 +224,7 @@ async def _diff(args: argparse.Namespace, store: RegistryStore) -> int:
         return 1
     result = diff(older, newer)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return 0
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
     print(f"diff v{args.a} -> v{args.b}: {counts}")
@@ -332,7 +249,7 @@ async def _diff(args: argparse.Namespace, store: RegistryStore) -> int:
 
 
 async def _export(args: argparse.Namespace, store: RegistryStore) -> int:
-    registry = await _load_all(store)
+    registry = await load_all(store)
     if args.since is not None:
         try:
             versions = registry.log.since(args.since)
@@ -340,7 +257,7 @@ async def _export(args: argparse.Namespace, store: RegistryStore) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         if args.json:
-            _print_json(
+            print_json(
                 {
                     "since": args.since,
                     "version": registry.version,
@@ -361,7 +278,7 @@ async def _export(args: argparse.Namespace, store: RegistryStore) -> int:
                 print(f"    {change.op:<17} {change.code}  {name}")
         return 0
     if args.json:
-        _print_json(
+        print_json(
             {
                 "format": "axis-registry/1",
                 "version": registry.version,
@@ -378,127 +295,12 @@ async def _export(args: argparse.Namespace, store: RegistryStore) -> int:
     return 0
 
 
-# --- import --------------------------------------------------------------------------------------
-
-
-class _LazyProgress:
-    """A tqdm bar on stderr that appears only after :data:`PROGRESS_AFTER_SECONDS`, so quick
-    imports stay quiet and slow ones show they are alive."""
-
-    def __init__(self, desc: str) -> None:
-        self._start = time.monotonic()
-        self._desc = desc
-        self._bar: Any = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self._bar is None:
-            if time.monotonic() - self._start < PROGRESS_AFTER_SECONDS:
-                return
-            from tqdm import tqdm
-
-            self._bar = tqdm(total=total or None, desc=self._desc, file=sys.stderr, unit="row")
-        if total and self._bar.total != total:
-            self._bar.total = total
-        self._bar.n = done
-        self._bar.refresh()
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-
-
-@contextmanager
-def _progress(desc: str) -> Iterator[Callable[[int, int], None]]:
-    bar = _LazyProgress(desc)
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
-async def _import(args: argparse.Namespace, store: RegistryStore) -> int:
-    from registry import sources, sync  # the readers and planner (their own modules)
-
-    registry = await _load_all(store)
-    path = Path(args.file)
-    if not path.is_file():
-        print(f"error: no file {path}", file=sys.stderr)
-        return 1
-    try:
-        with _progress(f"import {path.name}") as progress:
-            batch = sources.read(path, format=args.format, progress=progress)
-            plan = sync.plan(registry, batch, effective=args.effective)
-    except sources.SourceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    issues = batch.issues
-    if args.json:
-        report: dict[str, Any] = {
-            "file": str(path),
-            "format": batch.format,
-            "rows": batch.rows,
-            "version_before": registry.version,
-            "summary": plan.summary(),
-            "issues": [
-                {
-                    "code": i.code,
-                    "message": i.message,
-                    "line": i.line,
-                    "field": i.field,
-                    "severity": i.severity,
-                }
-                for i in issues
-            ],
-        }
-    else:
-        print(
-            f"{path.name}: {batch.rows} rows read as {batch.format},"
-            f" registry version {registry.version}"
-        )
-        print(plan.format())  # lists the reading issues too, grouped by code
-    if args.dry_run:
-        if args.json:
-            report["dry_run"] = True
-            report["version_after"] = registry.version
-            _print_json(report)
-        else:
-            print("dry run: nothing applied")
-        return 0
-    try:
-        updated = sync.apply(
-            registry,
-            plan,
-            author=args.author,
-            reason=args.reason or f"import {path.name} ({batch.format})",
-            effective=args.effective,
-        )
-    except (sync.SyncError, RegistryError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    try:
-        written = await store.save_registry(updated) if updated.version != registry.version else 0
-    except RegistryError as exc:  # store.diverged: another writer saved meanwhile
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        report["dry_run"] = False
-        report["version_after"] = updated.version
-        _print_json(report)
-    elif written:
-        print(f"applied: registry version {registry.version} -> {updated.version}")
-    else:
-        print(f"nothing to change: registry version stays {registry.version}")
-    return 1 if batch.errors and not args.json else 0
-
-
 # --- registration --------------------------------------------------------------------------------
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
-    parser.add_argument(
-        "--home", default=None, help="data directory (default: $AXIS_HOME or ~/.axis)"
-    )
+    add_store_options(parser)
 
 
 def _version_number(text: str) -> int:
@@ -527,30 +329,30 @@ def register(sub: Any) -> None:
         "the meaning it had then",
     )
     _common(p)
-    p.set_defaults(handler=_on_store(_resolve))
+    p.set_defaults(handler=on_store(_resolve))
 
     p = cmds.add_parser("show", help="every record of CODE, its successions and predecessors")
     p.add_argument("code")
     _common(p)
-    p.set_defaults(handler=_on_store(_show))
+    p.set_defaults(handler=on_store(_show))
 
     p = cmds.add_parser("search", help="agencies by name (with or without diacritics)")
     p.add_argument("text")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--at", type=parse_at, default=None, help="only records in force then")
     _common(p)
-    p.set_defaults(handler=_on_store(_search))
+    p.set_defaults(handler=on_store(_search))
 
     p = cmds.add_parser("diff", help="what changed between versions A and B")
     p.add_argument("a", type=_version_number)
     p.add_argument("b", type=_version_number)
     _common(p)
-    p.set_defaults(handler=_on_store(_diff))
+    p.set_defaults(handler=on_store(_diff))
 
     p = cmds.add_parser("export", help="the whole registry, or the changes since a version")
     p.add_argument("--since", type=_version_number, default=None)
     _common(p)
-    p.set_defaults(handler=_on_store(_export))
+    p.set_defaults(handler=on_store(_export))
 
     p = cmds.add_parser("import", help="import an official list: plan (dry run) or apply")
     p.add_argument("file")
@@ -560,7 +362,7 @@ def register(sub: Any) -> None:
     p.add_argument("--author", default="cli", help="who makes this change (for the change log)")
     p.add_argument("--reason", default="", help="why (for the change log)")
     _common(p)
-    p.set_defaults(handler=_on_store(_import))
+    p.set_defaults(handler=on_store(import_list))
 
 
 GROUP = CommandGroup(name="registry", register=register)

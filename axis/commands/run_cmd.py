@@ -15,7 +15,7 @@ from typing import Any
 
 from axis.clock import Clock
 from axis.commands import CommandGroup
-from axis.commands.registry_cmd import current_registry
+from axis.commands.registry_shared import current_registry
 from axis.config import AxisConfig, ConfigError
 from axis.intake import Intake, IntakeContext, run_intake
 from axis.paths import default_corpus

@@ -60,7 +60,11 @@ def create_app(
             app[RUNTIME] = opened
             yield
 
+    async def stop_long_polls(app: web.Application) -> None:
+        app[RUNTIME].deliveries.stop_waiting()
+
     app.cleanup_ctx.append(lifetime)
+    app.on_shutdown.append(stop_long_polls)
     app.add_routes(messages.routes)
     ops.install(app)
     return app

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
+from axis.admin import DeliveryAction, act_on_delivery, set_drain
 from axis.clock import iso
 from axis.errors import AxisError, NotFoundError
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.openapi import spec
 from axis.http.problems import client_address, json_response, query_int
 from axis.http.views import delivery_view
-from axis.store.records import AuditDraft
 
 routes = web.RouteTableDef()
 
@@ -42,6 +42,10 @@ async def health(request: web.Request) -> web.Response:
         ok = False
         checks["store"] = f"failed: {type(exc).__name__}"
     checks["registry_version"] = runtime.registry.version
+    anchors = len(runtime.trust.anchors)
+    checks["trust_anchors"] = anchors
+    if anchors == 0:
+        ok = False
     checks["event_loop_lag_seconds"] = round(runtime.metrics.last_loop_lag, 4)
     body = {"status": "ok" if ok else "failing", "time": iso(runtime.now()), "checks": checks}
     status = 200 if ok else 503
@@ -87,20 +91,16 @@ async def delivery_action(request: web.Request) -> web.Response:
     _require_role(request, ("admin",))
     runtime = request.app[RUNTIME]
     message_id, code = request.match_info["message_id"], request.match_info["code"].upper()
-    action = request.match_info["action"]
-    now = runtime.now()
-    draft = AuditDraft(
-        kind=f"delivery.{action}",
-        at=now,
-        message_id=message_id,
+    action = cast(DeliveryAction, request.match_info["action"])
+    changed = await act_on_delivery(
+        runtime.store,
+        action,
+        message_id,
+        code,
+        runtime.now(),
         system_id=request[PRINCIPAL].system_id,
         address=client_address(request),
-        codes=(code,),
     )
-    if action == "retry":
-        changed = await runtime.store.retry_delivery(message_id, code, now, draft)
-    else:
-        changed = await runtime.store.cancel_delivery(message_id, code, now, draft)
     if changed is None:
         raise NotFoundError(
             "delivery.not_found",
@@ -117,18 +117,13 @@ async def drain(request: web.Request) -> web.Response:
     runtime = request.app[RUNTIME]
     code = request.match_info["code"].upper()
     on = request.method == "PUT"
-    now = runtime.now()
-    await runtime.store.set_drain(
+    await set_drain(
+        runtime.store,
         code,
         on,
-        now,
-        AuditDraft(
-            kind="drain.set" if on else "drain.cleared",
-            at=now,
-            system_id=request[PRINCIPAL].system_id,
-            address=client_address(request),
-            codes=(code,),
-        ),
+        runtime.now(),
+        system_id=request[PRINCIPAL].system_id,
+        address=client_address(request),
     )
     return json_response({"code": code, "drain": on})
 

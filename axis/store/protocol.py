@@ -177,6 +177,10 @@ class Store(RegistryStore, Protocol):
         """Codes whose pending deliveries stay with them after a succession."""
         ...
 
+    async def delivery_counts(self) -> dict[str, int]:
+        """How many deliveries are in each state now (states with none may be absent)."""
+        ...
+
     # --- business status --------------------------------------------------------------------
     async def statuses(self, message_id: str) -> tuple[StatusEntry, ...]:
         """The business status history (every recipient), oldest first."""

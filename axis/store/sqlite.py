@@ -275,6 +275,9 @@ class SqliteStore:
     async def drains(self) -> frozenset[str]:
         return await self._read(inb.drains)
 
+    async def delivery_counts(self) -> dict[str, int]:
+        return await self._read(inb.delivery_counts)
+
     # --- business status --------------------------------------------------------------------
     async def statuses(self, message_id: str) -> tuple[StatusEntry, ...]:
         return await self._read(lambda c: msgs.statuses(c, message_id))

@@ -120,3 +120,11 @@ def dead_letters(conn: sqlite3.Connection, after: str | None, limit: int) -> Pag
 def drains(conn: sqlite3.Connection) -> frozenset[str]:
     """Codes an admin lets drain their own pending deliveries after a succession."""
     return frozenset(row[0] for row in conn.execute("SELECT code FROM drains"))
+
+
+def delivery_counts(conn: sqlite3.Connection) -> dict[str, int]:
+    """How many deliveries are in each state (the metrics' queue depths)."""
+    return {
+        state: int(n)
+        for state, n in conn.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+    }
