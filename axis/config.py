@@ -21,7 +21,6 @@ from signing import REVOCATION_MODES, SIGNATURE_MODES, SignaturePolicy
 
 _DEFAULT_HOME = DEFAULT_HOME.expanduser()
 STORE_FILE = "axis.sqlite3"
-_LOG_FORMATS = ("kv", "json")
 
 
 class ConfigError(CodedError, ValueError):
@@ -153,7 +152,6 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
         "when a succession takes effect, pending deliveries to the closed code move to its "
         "successor (codes an admin set to drain keep theirs)",
     ),
-    "log_format": (_choice(_LOG_FORMATS), "kv (key=value lines) or json"),
     "max_inflight_intake": (
         _non_negative_int,
         "documents checked at once before POST /v1/messages answers 503 (0 = 4 x workers)",
@@ -185,7 +183,6 @@ class AxisConfig:
     inbox_wait_max: int = 60
     auth_failures_per_minute: int = 20
     move_on_succession: bool = True
-    log_format: str = "kv"
     max_inflight_intake: int = 0
 
     @property
@@ -272,7 +269,7 @@ def parameter_table(config: AxisConfig) -> list[ParameterRow]:
             name=f.name,
             variable=env_name(f.name),
             value=str(getattr(config, f.name)),
-            default=str(getattr(defaults, f.name)).replace(str(Path.home()), "~"),
+            default=str(getattr(defaults, f.name)).replace(str(Path.home()), "~") or "unset",
             meaning=_PARAMETERS[f.name][1],
         )
         for f in fields(AxisConfig)

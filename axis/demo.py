@@ -18,6 +18,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 from axis.auth.secrets import generate_secret, hash_secret
 from axis.clock import VN_TZ
@@ -27,7 +29,8 @@ from axis.http.app import create_app
 from axis.runtime import Runtime, open_runtime
 from axis.store.records import AuditDraft, SystemRecord
 from edxml import Organization, StatusCode
-from signing.pki import build_test_pki
+from signing.pki.issuer import Builder, dn, new_rsa_key
+from signing.pki.model import Issued
 
 Say = Callable[[str], None]
 
@@ -53,11 +56,11 @@ async def _add_system(runtime: Runtime, system_id: str, code: str) -> dict[str, 
 async def run_demo(home: Path, say: Say) -> int:
     """The demo in ``home`` (created); returns the exit code."""
     say(f"axis demo: data directory {home}")
-    pki = build_test_pki(home / "test-pki")
-    say(f"  test PKI built in {pki.directory} (root, sub CA, CRL)")
+    root, sub_ca, trust_dir = _demo_ca(home / "demo-ca")
+    say(f"  a test CA (root and sub CA, in the VGCA style) in {trust_dir}")
     config = AxisConfig(
         home=home,
-        trust_dir=pki.trust_dir,
+        trust_dir=trust_dir,
         signature_mode="require",
         require_sender_binding=True,
         intake_workers=1,
@@ -70,8 +73,8 @@ async def run_demo(home: Path, say: Say) -> int:
         now = runtime.now()
         certificates = {
             org.organ_id: agency_certificate(
-                pki.sub_ca.cert,
-                pki.sub_ca.key,
+                sub_ca.cert,
+                sub_ca.key,
                 org.organ_id,
                 org.organ_name or org.organ_id,
                 not_before=now - dt.timedelta(days=1),
@@ -89,7 +92,9 @@ async def run_demo(home: Path, say: Say) -> int:
         say(f"  axis serving on {base}\n")
         try:
             async with aiohttp.ClientSession(base) as http:
-                return await _journey(http, laocai, cantho, certificates, now, say)
+                return await _journey(
+                    http, laocai, cantho, certificates, (sub_ca.cert, root.cert), now, say
+                )
         finally:
             await runner.cleanup()
 
@@ -99,6 +104,7 @@ async def _journey(
     laocai: dict[str, str],
     cantho: dict[str, str],
     certificates: dict[str, Any],
+    chain: tuple[x509.Certificate, ...],
     now: dt.datetime,
     say: Say,
 ) -> int:
@@ -113,7 +119,7 @@ async def _journey(
         attachment=("bien-ban-ban-giao.txt", "Biên bản bàn giao hồ sơ, tài liệu.\n".encode()),
     )
     key, cert = certificates[LAO_CAI.organ_id]
-    data = signed(document, key, [cert])
+    data = signed(document, key, [cert, chain[0]])
     say(f"1. Lào Cai sends {document.header.document_id!r} to 000.00.00.H28 (Hậu Giang, closed)")
     async with http.post("/v1/messages", data=data, headers=laocai) as response:
         body = await response.json()
@@ -170,6 +176,41 @@ async def _journey(
         at = dt.datetime.fromisoformat(event["at"]).astimezone(VN_TZ).strftime("%H:%M:%S")
         say(f"   {at} {event['kind']:<10} {_describe(event)}")
     return 0
+
+
+def _demo_ca(directory: Path) -> tuple[Issued, Issued, Path]:
+    """A root and a sub CA (RSA-2048, made with cryptography: no openssl needed), the root as
+    the only trust anchor and the sub CA as its intermediate."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    builder = Builder(directory, "http://127.0.0.1:9", now)
+    years = dt.timedelta(days=3650)
+    org = (NameOID.ORGANIZATION_NAME, "Ban Cơ yếu Chính phủ (thử nghiệm)")
+    root = builder.ca(
+        "root",
+        dn((NameOID.COUNTRY_NAME, "VN"), org, (NameOID.COMMON_NAME, "Root CA thử nghiệm")),
+        new_rsa_key(2048),
+        None,
+        now - dt.timedelta(days=1),
+        now + years,
+    )
+    sub_ca = builder.ca(
+        "sub_ca",
+        dn(
+            (NameOID.COUNTRY_NAME, "VN"),
+            org,
+            (NameOID.COMMON_NAME, "CA cơ quan Nhà nước thử nghiệm"),
+        ),
+        new_rsa_key(2048),
+        root,
+        now - dt.timedelta(days=1),
+        now + years,
+        path_length=0,
+    )
+    trust = directory / "trust"
+    (trust / "intermediates").mkdir(parents=True, exist_ok=True)
+    (trust / "root.pem").write_bytes(root.cert_path.read_bytes())
+    (trust / "intermediates" / "sub_ca.pem").write_bytes(sub_ca.cert_path.read_bytes())
+    return root, sub_ca, trust
 
 
 def _describe(event: dict[str, Any]) -> str:

@@ -97,7 +97,14 @@ async def open_runtime(
             trust=build_trust(config),
             auth=Authenticator(store, clock, failures_per_minute=config.auth_failures_per_minute),
             metrics=metrics,
-            sender=Sender(store, registry, checker, metrics, clock.now),
+            sender=Sender(
+                store,
+                registry,
+                checker,
+                metrics,
+                clock.now,
+                max_inflight=config.max_inflight_intake or 4 * config.intake_workers,
+            ),
             deliveries=Deliveries(
                 store, registry, metrics, clock.now, inbox_wait_max=config.inbox_wait_max
             ),
@@ -141,11 +148,12 @@ def _start_background(runtime: Runtime) -> None:
     jobs: list[tuple[str, Awaitable[None]]] = [
         ("delivery-counts", _every(DELIVERY_SAMPLE_EVERY, sample_deliveries, "counts")),
         ("registry-watch", runtime.registry.watch()),
-        ("succession-mover", runtime.mover.run()),
         ("delivery-leases", _every(max(1.0, config.delivery_lease / 4), requeue, "leases")),
         ("retention", _every(RETENTION_EVERY, retention, "retention")),
         ("loop-lag", runtime.metrics.sample_loop_lag()),
     ]
+    if config.move_on_succession:
+        jobs.append(("succession-mover", runtime.mover.run()))
     for name, job in jobs:
         runtime.tasks.append(asyncio.create_task(job, name=name))  # type: ignore[arg-type]
 

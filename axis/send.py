@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
@@ -123,8 +123,12 @@ class Sender:
         registry: RegistryView,
         checker: Checker,
         metrics: Metrics,
-        now: Any,
+        now: Callable[[], dt.datetime],
+        *,
+        max_inflight: int = 64,
     ) -> None:
+        self._max_inflight = max_inflight
+        self._inflight = 0
         self._store = store
         self._registry = registry
         self._checker = checker
@@ -135,7 +139,18 @@ class Sender:
         self, caller: Caller, data: bytes, *, address: str | None, partial: bool = False
     ) -> SendResult:
         """Accept one package or raise :class:`AxisError` with the precise refusal."""
-        received_at: dt.datetime = self._now()
+        if self._inflight >= self._max_inflight:
+            # a surge: answer at once (the sender retries) rather than queue without bound
+            self._metrics.rejected.labels("intake.busy").inc()
+            raise AxisError(
+                "intake.busy",
+                f"{self._inflight} documents are being checked; retry in a second",
+                None,
+                status=503,
+                extra={"retry_after": 1},
+            )
+        received_at = self._now()
+        self._inflight += 1
         self._metrics.intake_inflight.inc()
         try:
             started = time.perf_counter()
@@ -144,6 +159,7 @@ class Sender:
             for stage, seconds in checked.seconds.items():
                 self._metrics.stage_seconds.labels(stage).observe(seconds)
         finally:
+            self._inflight -= 1
             self._metrics.intake_inflight.dec()
         if checked.refusal is not None or checked.facts is None:
             refusal = checked.refusal or Problem("edxml.unreadable", "not an edXML package", "/")

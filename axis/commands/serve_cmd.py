@@ -25,7 +25,7 @@ def load_config(args: argparse.Namespace) -> AxisConfig | None:
     """The config of a command: the file and the environment, then the command's flags."""
     try:
         return config_of(args).with_overrides(
-            host=args.host, port=args.port, store=args.store, intake_workers=args.workers
+            host=args.host, port=args.port, store=args.store, intake_workers=args.intake_workers
         )
     except ConfigError as exc:
         print(f"{exc.code}: {exc.location}: {exc.message}", file=sys.stderr)
@@ -69,7 +69,9 @@ def register(sub: Any) -> None:
     parser.add_argument("--host", default=None, help="listen address (AXIS_HOST)")
     parser.add_argument("--port", type=int, default=None, help="listen port (AXIS_PORT)")
     parser.add_argument("--store", default=None, help="sqlite:///PATH (AXIS_STORE)")
-    parser.add_argument("--workers", type=int, default=None, help="intake worker processes")
+    parser.add_argument(
+        "--intake-workers", type=int, default=None, help="intake worker processes (CPU work)"
+    )
     parser.add_argument("--tls-cert", type=Path, default=None, help="server certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, default=None, help="server key (PEM)")
     parser.add_argument(

@@ -72,7 +72,7 @@ def spec() -> dict[str, Any]:
                             "description": "a resend: the first message",
                             **_json("SendResult"),
                         },
-                        **_errors(400, 401, 403, 413, 422, 429),
+                        **_errors(400, 401, 403, 413, 422, 429, 503),
                     },
                 }
             },
