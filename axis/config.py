@@ -21,6 +21,7 @@ from signing import REVOCATION_MODES, SIGNATURE_MODES, SignaturePolicy
 
 _DEFAULT_HOME = DEFAULT_HOME.expanduser()
 STORE_FILE = "axis.sqlite3"
+CONFIG_FILE = "axis.toml"
 
 
 class ConfigError(CodedError, ValueError):
@@ -194,11 +195,16 @@ class AxisConfig:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, *, file: Path | None = None
     ) -> AxisConfig:
-        """The configuration: a TOML file's values (``file``, or ``$AXIS_CONFIG``) overridden by
-        ``AXIS_*`` variables; raises :class:`ConfigError` on a bad value or an unknown key."""
+        """The configuration: a TOML file's values (``file``, else ``$AXIS_CONFIG``, else
+        ``$AXIS_HOME/axis.toml`` when it exists) overridden by ``AXIS_*`` variables; raises
+        :class:`ConfigError` on a bad value or an unknown key."""
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         source = file or (Path(env["AXIS_CONFIG"]) if env.get("AXIS_CONFIG") else None)
+        if source is None:  # the deployment's own file, if it keeps one in its data directory
+            home = _path("AXIS_HOME", env["AXIS_HOME"]) if env.get("AXIS_HOME") else _DEFAULT_HOME
+            if (home / CONFIG_FILE).is_file():
+                source = home / CONFIG_FILE
         if source is not None:
             for key, raw in _read_toml(source).items():
                 if key not in _PARAMETERS:

@@ -3,8 +3,9 @@
 Each stage takes the package's :class:`Intake` so far and returns it with its own facts added (the
 structlog habit: plain functions, each testable alone, reordered in one tuple). A stage that
 refuses sets ``refusal``; later stages still run where they can, so a sender learns everything
-wrong at once. The broker (a later issue) runs the same stages before its durable ``accept``;
-``axis run`` runs them over a corpus today.
+wrong at once. The broker runs the format and signature stages in its worker processes
+(:mod:`axis.intake_pool`) and resolves the routes itself (:mod:`axis.send`); ``axis run`` runs all
+three over a corpus.
 
 Stages: :func:`check_format` (edxml: hardened parse, XSD, rules) -> :func:`check_signature`
 (signing, under the configured policy) -> :func:`resolve_routes` (registry: each recipient, read

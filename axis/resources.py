@@ -9,6 +9,7 @@ the way out. No other module reads the environment or keeps a module-level cache
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from axis.store.protocol import Store
 from registry.registry import Registry
 from registry.store import RegistryStore, default_seed
 from signing import TrustStore
+from signing.truststore import DEFAULT_ANCHORS_DIR
 
 _log = structlog.get_logger("axis.resources")
 
@@ -47,7 +49,7 @@ def build_store(config: AxisConfig) -> Store:
 @contextlib.asynccontextmanager
 async def open_store(config: AxisConfig) -> AsyncIterator[Store]:
     """The deployment's store, opened (schema created or migrated) and closed on exit."""
-    config.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(config)
     store = build_store(config)
     await store.open()
     try:
@@ -85,14 +87,35 @@ async def ensure_registry(store: RegistryStore, *, announce: Announce = _log_see
     return Registry.empty() if registry is None else registry
 
 
+HOME_TRUST_DIR = "trust"
+
+
+def prepare_home(config: AxisConfig) -> None:
+    """The data directory on first use: created, with the deployment's own trust folder holding
+    a copy of the shipped VGCA anchors (an admin adds or removes anchors there), unless
+    ``AXIS_TRUST_DIR`` points elsewhere. Runs in the serving process before any worker starts."""
+    config.home.mkdir(parents=True, exist_ok=True)
+    trust = config.home / HOME_TRUST_DIR
+    if config.trust_dir is not None or trust.exists():
+        return
+    staging = config.home / f".{HOME_TRUST_DIR}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(DEFAULT_ANCHORS_DIR, staging)
+    staging.rename(trust)  # whole or not at all: a crash leaves no half-copied folder
+    _log.info("trust.created", directory=str(trust), source=str(DEFAULT_ANCHORS_DIR))
+
+
 def build_trust(config: AxisConfig) -> TrustStore:
     """The trust anchors: ``AXIS_TRUST_DIR`` (a folder, or the folder ``axis pki init`` made,
-    whose ``trust/`` is used), else the shipped VGCA anchors."""
-    if config.trust_dir is None:
-        return TrustStore.default()
+    whose ``trust/`` is used), else ``$AXIS_HOME/trust``, else the shipped VGCA anchors."""
     directory = config.trust_dir
-    if (directory / "trust").is_dir():
-        directory = directory / "trust"
+    if directory is None:
+        home_trust = config.home / HOME_TRUST_DIR
+        return (
+            TrustStore.from_directory(home_trust) if home_trust.is_dir() else TrustStore.default()
+        )
+    if (directory / HOME_TRUST_DIR).is_dir():
+        directory = directory / HOME_TRUST_DIR
     return TrustStore.from_directory(directory)
 
 

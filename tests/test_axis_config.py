@@ -97,3 +97,9 @@ def test_config_command_refuses_a_bad_value(
     monkeypatch.setenv("AXIS_REVOCATION", "sometimes")
     assert main(["config"]) == 2
     assert "AXIS_REVOCATION" in capsys.readouterr().err
+
+
+def test_the_data_directory_may_keep_its_own_config_file(tmp_path: Path) -> None:
+    (tmp_path / "axis.toml").write_text("port = 9443\n")
+    assert AxisConfig.from_env({"AXIS_HOME": str(tmp_path)}).port == 9443
+    assert AxisConfig.from_env({"AXIS_HOME": str(tmp_path), "AXIS_PORT": "1"}).port == 1

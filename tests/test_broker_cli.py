@@ -74,3 +74,24 @@ def test_dead_letters_retry_cancel_and_drain(
     assert "delivery.not_found" in capsys.readouterr().out
     assert main(["deliveries", "drain", "000.00.00.H63", "--home", str(home)]) == 0
     assert "stay for its own system" in capsys.readouterr().out
+
+
+def test_the_data_directory_gets_its_own_trust_folder_on_first_use(tmp_path: Path) -> None:
+    import asyncio
+
+    from axis.config import AxisConfig
+    from axis.resources import build_trust, open_store
+
+    config = AxisConfig(home=tmp_path / "home")
+
+    async def first_use() -> None:
+        async with open_store(config):
+            pass
+
+    asyncio.run(first_use())
+    trust = tmp_path / "home" / "trust"
+    assert sorted(p.name for p in trust.glob("*.pem")) == ["vgca_root_g1.pem", "vgca_root_g2.pem"]
+    assert len(build_trust(config).anchors) == 2
+    (trust / "vgca_root_g1.pem").unlink()  # an admin's choice is kept: no re-copy on next use
+    asyncio.run(first_use())
+    assert len(build_trust(config).anchors) == 1

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from axis.compose import letter, status_answer
 from axis.config import AxisConfig
-from edxml import BusinessDocType, Organization, StatusCode
+from edxml import BusinessDocType, Document, Organization, StatusCode
 from signing.pki import TestPki
 from tests.axis_server import AxisHttp, RunningAxis
 from tests.broker_fixtures import Agency, agencies
@@ -56,6 +57,22 @@ def systems(axis: RunningAxis) -> dict[str, AxisHttp]:
 
 def _letter(sender: Agency, *to: Organization, subject: str = "Về việc sáp nhập tỉnh") -> bytes:
     return sender.sign(letter(sender.org, to, number=str(next(_numbers)), subject=subject, day=DAY))
+
+
+def _follow_up(
+    sender: Agency, original: Document, kind: BusinessDocType, *to: Organization
+) -> bytes:
+    """A signed revoke/update/replace of ``original`` (it names the earlier DocumentId)."""
+    package = letter(
+        sender.org,
+        to,
+        number=str(next(_numbers)),
+        subject=f"Về việc {kind.name.lower()} văn bản",
+        day=DAY,
+        business=kind,
+        refers_to=original.header.document_id,
+    )
+    return sender.sign(package)
 
 
 def _inbox_ids(client: AxisHttp, **query: object) -> list[str]:
@@ -165,16 +182,9 @@ def test_a_revoke_withdraws_undelivered_copies_and_reaches_those_who_fetched(
     first = systems["H38"].send(sender.sign(original))
     original_id = first.json()["message_id"]
     assert systems["G22"].fetch(original_id).status == 200  # G22 has seen it; G09 has not
-    revoke = letter(
-        sender.org,
-        [cast["G22"].org, cast["G09"].org],
-        number=str(next(_numbers)),
-        subject="Thu hồi",
-        day=DAY,
-        business=BusinessDocType.REVOKE,
-        refers_to=original.header.document_id,
+    reply = systems["H38"].send(
+        _follow_up(sender, original, BusinessDocType.REVOKE, cast["G22"].org, cast["G09"].org)
     )
-    reply = systems["H38"].send(sender.sign(revoke))
     assert reply.status == 202, reply.body
     revoke_id = reply.json()["message_id"]
     assert reply.json()["withdrawn"] == ["000.00.00.G09"]
@@ -318,3 +328,75 @@ def test_metrics_are_for_admins_and_auditors(systems: dict[str, AxisHttp]) -> No
     text = systems["auditor"].request("GET", "/metrics").body.decode()
     assert "axis_accepted_total" in text
     assert "axis_rejected_total" in text
+
+
+def test_a_split_code_is_refused_with_its_candidates(
+    cast: dict[str, Agency], systems: dict[str, AxisHttp]
+) -> None:
+    reply = systems["H38"].send(_letter(cast["H38"], Organization("XA-00016")))
+    assert reply.status == 422
+    body = reply.json()
+    assert body["code"] == "route.ambiguous"
+    assert body["location"] == "recipient[1]"
+    assert "XA-00004" in body["detail"]
+    assert "XA-00008" in body["detail"]
+
+
+def test_an_update_links_to_the_earlier_document(
+    cast: dict[str, Agency], systems: dict[str, AxisHttp]
+) -> None:
+    sender = cast["H38"]
+    original = letter(
+        sender.org, [cast["G09"].org], number=str(next(_numbers)), subject="Gốc", day=DAY
+    )
+    systems["H38"].send(sender.sign(original))
+    reply = systems["H38"].send(
+        _follow_up(sender, original, BusinessDocType.UPDATE, cast["G09"].org)
+    )
+    assert reply.status == 202, reply.body
+    item = next(
+        i
+        for i in systems["G09"].inbox().json()["items"]
+        if i["message_id"] == reply.json()["message_id"]
+    )
+    assert item["business_type"] == 2
+    assert item["refers_to"] == original.header.document_id
+
+
+def test_a_failed_delivery_is_a_dead_letter_an_admin_puts_back(
+    cast: dict[str, Agency], systems: dict[str, AxisHttp], axis: RunningAxis
+) -> None:
+    admin = axis.add_system("quan-tri", (), role="admin")
+    message_id = systems["H38"].send(_letter(cast["H38"], cast["G22"].org)).json()["message_id"]
+    assert systems["G22"].fetch(message_id).status == 200
+    failed = systems["G22"].ack(message_id, "fail", "tệp đính kèm hỏng")
+    assert failed.json()["deliveries"][0]["state"] == "fail"
+    assert message_id not in _inbox_ids(systems["G22"])
+    dead = admin.request("GET", "/v1/deliveries/dead").json()["items"]
+    assert any(d["message_id"] == message_id and d["reason"] == "tệp đính kèm hỏng" for d in dead)
+    assert systems["G22"].request("GET", "/v1/deliveries/dead").status == 403
+    assert (
+        systems["auditor"]
+        .request("POST", f"/v1/deliveries/{message_id}/000.00.00.G22/retry")
+        .status
+        == 403
+    )
+    retried = admin.request("POST", f"/v1/deliveries/{message_id}/000.00.00.G22/retry")
+    assert retried.status == 200
+    assert retried.json()["state"] == "pending"
+    assert message_id in _inbox_ids(systems["G22"])
+
+
+def test_repeated_bad_logins_from_one_address_are_slowed_to_429(
+    test_pki: TestPki, tmp_path: Path
+) -> None:
+    config = AxisConfig(home=tmp_path / "home", intake_workers=1, auth_failures_per_minute=3)
+    with RunningAxis(config) as other:
+        good = other.add_system("vpcp", ("000.00.00.G22",))
+        bad = AxisHttp(other.port, "vpcp", "sai-mat-khau")
+        codes = [bad.inbox().status for _ in range(4)]
+        assert codes[:3] == [401, 401, 401]
+        assert codes[3] == 429
+        blocked = good.inbox()
+        assert blocked.status == 429  # even the right secret waits out the minute
+        assert int(blocked.headers["Retry-After"]) >= 1

@@ -1,7 +1,7 @@
-"""``axis run``: the axis's main job on its embedded default store.
+"""``axis run --corpus DIR``: the intake's checks over a folder of edXML files, without serving.
 
-Until the broker exists (a later issue) the main job is the intake over a corpus: every edXML file
-of ``../shared/data/edxml-samples`` when present, else the project's own ``examples/``, goes through
+Every edXML file of ``DIR`` (default ``../shared/data/edxml-samples`` when present, else the
+project's own ``examples/``) goes through
 the intake's stages (format, signature, routes; :mod:`axis.intake`) against the registry of the
 deployment's store (seeded explicitly on first use), and one table row per file is printed.
 """
@@ -73,7 +73,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add ``axis run``."""
     parser = sub.add_parser(
-        "run", help="run the axis's main job (for now: the intake over a corpus)"
+        "run", help="the intake's checks (format, signature, routes) over a folder of edXML files"
     )
     parser.add_argument("--corpus", type=Path, default=None, help="folder of edXML files")
     parser.set_defaults(handler=_run)
