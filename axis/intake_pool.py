@@ -26,7 +26,7 @@ from axis.config import AxisConfig
 from axis.facts import PackageFacts, facts_of
 from axis.intake import Intake, IntakeContext, check_format, check_signature
 from axis.logs import configure_logging, configured_level
-from axis.resources import build_trust
+from axis.resources import build_verifier
 from edxml import Problem, Severity
 from signing import Verifier
 
@@ -49,14 +49,9 @@ class _WorkerState:
 
     def __init__(self, config: AxisConfig) -> None:
         self.config = config
-        trust, policy = build_trust(config), config.signature_policy()
-        # a worker is an app of its own: with network revocation it owns ONE ClientSession (on
-        # the verifier's private loop), reused for every document of its life
-        self.verifier = (
-            Verifier.with_http_fetcher(trust, policy)
-            if config.revocation_fetch
-            else Verifier(trust, policy)
-        )
+        # a worker is an app of its own: its verifier (and, with network revocation, its one
+        # ClientSession) lives as long as the worker
+        self.verifier = build_verifier(config)
 
 
 # The worker process's own state: set once by the initializer in THAT process, never in the

@@ -22,7 +22,7 @@ from axis.errors import AxisError
 from axis.store.protocol import Store
 from registry.registry import Registry
 from registry.store import RegistryStore, default_seed
-from signing import TrustStore
+from signing import TrustStore, Verifier
 from signing.truststore import DEFAULT_ANCHORS_DIR
 
 _log = structlog.get_logger("axis.resources")
@@ -117,6 +117,16 @@ def build_trust(config: AxisConfig) -> TrustStore:
     if (directory / HOME_TRUST_DIR).is_dir():
         directory = directory / HOME_TRUST_DIR
     return TrustStore.from_directory(directory)
+
+
+def build_verifier(config: AxisConfig) -> Verifier:
+    """The signature verifier of one process (a worker, ``axis run``): the trust store, the
+    policy derived from the config, and, with ``AXIS_REVOCATION_FETCH``, ONE HTTP session for
+    CRL/OCSP owned by the verifier for its whole life. The caller closes it."""
+    trust, policy = build_trust(config), config.signature_policy()
+    if config.revocation_fetch:
+        return Verifier.with_http_fetcher(trust, policy)
+    return Verifier(trust, policy)
 
 
 @dataclass(frozen=True, slots=True)

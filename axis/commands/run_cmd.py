@@ -19,8 +19,7 @@ from axis.commands.registry_shared import current_registry
 from axis.config import AxisConfig, ConfigError
 from axis.intake import Intake, IntakeContext, run_intake
 from axis.paths import default_corpus
-from axis.resources import build_trust
-from signing import Verifier
+from axis.resources import build_trust, build_verifier
 
 
 def _routes(intake: Intake) -> str:
@@ -42,14 +41,14 @@ def _run(args: argparse.Namespace) -> int:
     files = sorted(p for p in corpus.rglob("*") if p.suffix in {".edxml", ".xml"})
     registry = current_registry(config)
     trust = build_trust(config)
-    verifier = Verifier(trust, config.signature_policy())
-    context = IntakeContext(config, registry, verifier, Clock(config.clock_offset).now())
     print(
         f"axis run: intake of {len(files)} edXML files in {corpus}\n"
         f"  registry version {registry.version} in {config.home}, "
         f"signatures {config.signature_mode}, {len(trust.anchors)} trust anchors"
     )
-    rows = [(path.name, run_intake(path.read_bytes(), context)) for path in files]
+    with build_verifier(config) as verifier:
+        context = IntakeContext(config, registry, verifier, Clock(config.clock_offset).now())
+        rows = [(path.name, run_intake(path.read_bytes(), context)) for path in files]
     width = max((len(name) for name, _ in rows), default=4)
     print(
         f"{'file':<{width}}  {'verdict':<8} {'kind':<8} {'format':<16} {'signature':<9} {'routes':<16} refusal"
