@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from axis.commands import (
     CommandGroup,
+    adapter_cmd,
     audit_cmd,
     config_cmd,
     deliveries_cmd,
@@ -39,6 +40,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     systems_cmd.GROUP,
     deliveries_cmd.GROUP,
     audit_cmd.GROUP,
+    adapter_cmd.GROUP,
 )
 
 

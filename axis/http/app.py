@@ -7,7 +7,7 @@ after in-flight requests finished (aiohttp's graceful shutdown).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Final
 
 from aiohttp import web
@@ -18,6 +18,7 @@ from axis.config import AxisConfig
 from axis.http import messages, ops
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.problems import Handler, problem_middleware
+from axis.plugins import Adapter, AdapterHost, discover
 from axis.runtime import Runtime, open_runtime
 from axis.send import Checker
 
@@ -25,10 +26,15 @@ PUBLIC_PATHS: Final = frozenset({"/v1/health", "/v1/openapi.json"})
 """The only paths answered without credentials: a load balancer's probe and the API's spec."""
 
 
+OWN_AUTH: Final = web.AppKey("own_auth_prefixes", tuple)
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every other call is authenticated (client certificate, else HTTP Basic)."""
-    if request.path not in PUBLIC_PATHS:
+    """Every other call is authenticated (client certificate, else HTTP Basic), except under
+    the prefixes whose adapter authenticates its callers itself."""
+    path = request.path
+    if path not in PUBLIC_PATHS and not path.startswith(request.app[OWN_AUTH]):
         runtime = request.app[RUNTIME]
         request[PRINCIPAL] = await authenticate_request(runtime.auth, request)
     return await handler(request)
@@ -41,9 +47,11 @@ def create_app(
     checker: Checker | None = None,
     runtime: Runtime | None = None,
     background: bool = True,
+    adapters: Mapping[str, Adapter] | None = None,
 ) -> web.Application:
     """The axis's HTTP app. ``runtime`` serves an already-open runtime (its owner closes it);
-    otherwise the app opens one on start-up and closes it on clean-up."""
+    otherwise the app opens one on start-up and closes it on clean-up. ``adapters`` (default:
+    every one published under the ``axis.adapters`` entry points) add their routes and jobs."""
     app = web.Application(
         middlewares=[problem_middleware, auth_middleware],
         client_max_size=config.max_document_bytes + 1,
@@ -67,6 +75,11 @@ def create_app(
     app.on_shutdown.append(stop_long_polls)
     app.add_routes(messages.routes)
     ops.install(app)
+    host = AdapterHost(app, config, lambda: app[RUNTIME])
+    for adapter in (discover() if adapters is None else adapters).values():
+        adapter.install(host)
+    app[OWN_AUTH] = tuple(host.own_auth_prefixes)
+    app.cleanup_ctx.append(host.background)  # after the runtime's: jobs start once it is up
     return app
 
 
