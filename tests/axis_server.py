@@ -14,7 +14,7 @@ import http.client
 import json
 import threading
 import urllib.parse
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from axis.auth.secrets import generate_secret, hash_secret
 from axis.clock import Clock
 from axis.config import AxisConfig
 from axis.http.app import create_app
+from axis.plugins import Adapter
 from axis.runtime import Runtime, open_runtime
 from axis.store.records import AuditDraft, Role, SystemRecord
 
@@ -34,8 +35,15 @@ T = TypeVar("T")
 class RunningAxis:
     """``with RunningAxis(config, clock) as axis:`` serves until the block ends."""
 
-    def __init__(self, config: AxisConfig, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: AxisConfig,
+        clock: Clock | None = None,
+        *,
+        adapters: Mapping[str, Adapter] | None = None,
+    ) -> None:
         self.config = config
+        self.adapters = adapters
         self.clock = clock or Clock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -55,7 +63,8 @@ class RunningAxis:
         try:
             async with open_runtime(self.config, clock=self.clock) as runtime:
                 self.runtime = runtime
-                runner = web.AppRunner(create_app(self.config, runtime=runtime))
+                app = create_app(self.config, runtime=runtime, adapters=self.adapters)
+                runner = web.AppRunner(app)
                 await runner.setup()
                 site = web.TCPSite(runner, "127.0.0.1", 0)
                 await site.start()
