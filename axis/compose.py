@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 import edxml
@@ -37,7 +39,8 @@ from edxml import (
 from edxml.attachments import attachment_from_file
 from edxml.xmlsafe import parse_xml
 from signing import sign
-from signing.pki.issuer import agency_subject
+from signing.pki.issuer import Builder, agency_subject, dn, new_rsa_key
+from signing.pki.model import Issued
 from signing.sign import SigningKey
 
 
@@ -165,3 +168,39 @@ def agency_certificate(
         .sign(issuer_key, hashes.SHA256())
     )
     return key, cert
+
+
+def small_ca(directory: Path) -> tuple[Issued, Issued, Path]:
+    """A root and a sub CA (RSA-2048, made with cryptography: no openssl needed) for the demo
+    and the benchmark: ``directory/trust`` holds the root as the only anchor and the sub CA as
+    its intermediate (what ``AXIS_TRUST_DIR`` takes)."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    builder = Builder(directory, "http://127.0.0.1:9", now)
+    years = dt.timedelta(days=3650)
+    org = (NameOID.ORGANIZATION_NAME, "Ban Cơ yếu Chính phủ (thử nghiệm)")
+    root = builder.ca(
+        "root",
+        dn((NameOID.COUNTRY_NAME, "VN"), org, (NameOID.COMMON_NAME, "Root CA thử nghiệm")),
+        new_rsa_key(2048),
+        None,
+        now - dt.timedelta(days=1),
+        now + years,
+    )
+    sub_ca = builder.ca(
+        "sub_ca",
+        dn(
+            (NameOID.COUNTRY_NAME, "VN"),
+            org,
+            (NameOID.COMMON_NAME, "CA cơ quan Nhà nước thử nghiệm"),
+        ),
+        new_rsa_key(2048),
+        root,
+        now - dt.timedelta(days=1),
+        now + years,
+        path_length=0,
+    )
+    trust = directory / "trust"
+    (trust / "intermediates").mkdir(parents=True, exist_ok=True)
+    (trust / "root.pem").write_bytes(root.cert_path.read_bytes())
+    (trust / "intermediates" / "sub_ca.pem").write_bytes(sub_ca.cert_path.read_bytes())
+    return root, sub_ca, trust

@@ -155,7 +155,7 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
     ),
     "max_inflight_intake": (
         _non_negative_int,
-        "documents checked at once before POST /v1/messages answers 503 (0 = 4 x workers)",
+        "documents checked at once before POST /v1/messages answers 503 (0 = 32 x workers)",
     ),
 }
 

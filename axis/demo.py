@@ -19,18 +19,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 
 from axis.auth.secrets import generate_secret, hash_secret
 from axis.clock import VN_TZ
-from axis.compose import agency_certificate, letter, signed, status_answer
+from axis.compose import agency_certificate, letter, signed, small_ca, status_answer
 from axis.config import AxisConfig
 from axis.http.app import create_app
 from axis.runtime import Runtime, open_runtime
 from axis.store.records import AuditDraft, SystemRecord
 from edxml import Organization, StatusCode
-from signing.pki.issuer import Builder, dn, new_rsa_key
-from signing.pki.model import Issued
 
 Say = Callable[[str], None]
 
@@ -56,7 +53,7 @@ async def _add_system(runtime: Runtime, system_id: str, code: str) -> dict[str, 
 async def run_demo(home: Path, say: Say) -> int:
     """The demo in ``home`` (created); returns the exit code."""
     say(f"axis demo: data directory {home}")
-    root, sub_ca, trust_dir = _demo_ca(home / "demo-ca")
+    root, sub_ca, trust_dir = small_ca(home / "demo-ca")
     say(f"  a test CA (root and sub CA, in the VGCA style) in {trust_dir}")
     config = AxisConfig(
         home=home,
@@ -176,41 +173,6 @@ async def _journey(
         at = dt.datetime.fromisoformat(event["at"]).astimezone(VN_TZ).strftime("%H:%M:%S")
         say(f"   {at} {event['kind']:<10} {_describe(event)}")
     return 0
-
-
-def _demo_ca(directory: Path) -> tuple[Issued, Issued, Path]:
-    """A root and a sub CA (RSA-2048, made with cryptography: no openssl needed), the root as
-    the only trust anchor and the sub CA as its intermediate."""
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    builder = Builder(directory, "http://127.0.0.1:9", now)
-    years = dt.timedelta(days=3650)
-    org = (NameOID.ORGANIZATION_NAME, "Ban Cơ yếu Chính phủ (thử nghiệm)")
-    root = builder.ca(
-        "root",
-        dn((NameOID.COUNTRY_NAME, "VN"), org, (NameOID.COMMON_NAME, "Root CA thử nghiệm")),
-        new_rsa_key(2048),
-        None,
-        now - dt.timedelta(days=1),
-        now + years,
-    )
-    sub_ca = builder.ca(
-        "sub_ca",
-        dn(
-            (NameOID.COUNTRY_NAME, "VN"),
-            org,
-            (NameOID.COMMON_NAME, "CA cơ quan Nhà nước thử nghiệm"),
-        ),
-        new_rsa_key(2048),
-        root,
-        now - dt.timedelta(days=1),
-        now + years,
-        path_length=0,
-    )
-    trust = directory / "trust"
-    (trust / "intermediates").mkdir(parents=True, exist_ok=True)
-    (trust / "root.pem").write_bytes(root.cert_path.read_bytes())
-    (trust / "intermediates" / "sub_ca.pem").write_bytes(sub_ca.cert_path.read_bytes())
-    return root, sub_ca, trust
 
 
 def _describe(event: dict[str, Any]) -> str:

@@ -47,6 +47,7 @@ def configure_logging(level: str = "warning") -> None:
         processors=[
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # a logged exception carries its traceback
             structlog.processors.KeyValueRenderer(
                 key_order=["timestamp", "level", "event", "message_id"], drop_missing=True
             ),

@@ -103,7 +103,7 @@ async def open_runtime(
                 checker,
                 metrics,
                 clock.now,
-                max_inflight=config.max_inflight_intake or 4 * config.intake_workers,
+                max_inflight=config.max_inflight_intake or 32 * config.intake_workers,
             ),
             deliveries=Deliveries(
                 store, registry, metrics, clock.now, inbox_wait_max=config.inbox_wait_max
