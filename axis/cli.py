@@ -15,6 +15,7 @@ from axis.commands import (
     CommandGroup,
     adapter_cmd,
     audit_cmd,
+    client_cmd,
     config_cmd,
     deliveries_cmd,
     demo_cmd,
@@ -41,6 +42,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     deliveries_cmd.GROUP,
     audit_cmd.GROUP,
     adapter_cmd.GROUP,
+    client_cmd.GROUP,
 )
 
 
