@@ -23,10 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from axis.store.records import AuditEvent, ChainVerdict
+from axis.store.records import AuditDraft, AuditEvent, ChainVerdict
+from registry.model import VersionInfo
 
 GENESIS: Final = "0" * 64
 """The ``prev_hash`` of the very first event."""
@@ -140,6 +142,22 @@ def link(
     return digest.hexdigest(), at_text, codes_text, data_text
 
 
+def link_draft(prev_hash: str, seq: int, draft: AuditDraft) -> tuple[str, str, str, str]:
+    """:func:`link` of an event not yet stored: every backend's append."""
+    return link(
+        prev_hash,
+        seq,
+        draft.kind,
+        draft.at,
+        draft.message_id,
+        draft.document_id,
+        draft.system_id,
+        draft.address,
+        draft.codes,
+        draft.data,
+    )
+
+
 def event_hash(prev_hash: str, fields: Mapping[str, Any] | AuditEvent) -> str:
     """The link hash of an event (given as its JSON fields or as an :class:`AuditEvent`)."""
     if isinstance(fields, AuditEvent):
@@ -216,3 +234,19 @@ def _link_problem(previous: AuditEvent | None, event: AuditEvent) -> str | None:
     if event.prev_hash != previous.hash:
         return f"prev_hash does not match the hash of event {previous.seq}"
     return None
+
+
+def version_audit(info: VersionInfo) -> AuditDraft:
+    """The audit event of a stored registry version (every backend writes this one)."""
+    ops = Counter(change.op for change in info.changes)
+    return AuditDraft(
+        "registry.version",
+        info.created_at,
+        data={
+            "version": info.number,
+            "author": info.author,
+            "reason": info.reason,
+            "effective": None if info.effective is None else info.effective.isoformat(),
+            "changes": dict(sorted(ops.items())),
+        },
+    )

@@ -120,7 +120,10 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
         "the signer's certificate must name From/OrganId (real VGCA certificates name no code "
         "yet: the intake binds the authenticated agency to From instead)",
     ),
-    "store": (_store_url, "the deployment's store; unset = sqlite:///<home>/axis.sqlite3"),
+    "store": (
+        _store_url,
+        "the deployment's store: sqlite:///ABSOLUTE/PATH or redis://HOST:PORT/DB; unset = <home>/axis.sqlite3",
+    ),
     "host": (_text, "address axis serve listens on"),
     "port": (_positive_int, "port axis serve listens on"),
     "intake_workers": (
@@ -189,7 +192,7 @@ class AxisConfig:
     @property
     def store_url(self) -> str:
         """The store to open: ``store`` when set, else the embedded SQLite file under ``home``."""
-        return self.store or f"sqlite:///{self.home / STORE_FILE}"
+        return self.store or f"sqlite://{(self.home / STORE_FILE).absolute()}"
 
     @classmethod
     def from_env(

@@ -12,13 +12,12 @@ import contextlib
 import shutil
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import structlog
 
 from axis.clock import Clock
 from axis.config import AxisConfig
-from axis.errors import AxisError
+from axis.store import open_store_url
 from axis.store.protocol import Store
 from registry.registry import Registry
 from registry.store import RegistryStore, default_seed
@@ -31,19 +30,9 @@ LEGACY_REGISTRY_FILE = "registry.sqlite3"
 
 
 def build_store(config: AxisConfig) -> Store:
-    """The deployment's store, not yet opened, from ``config.store_url``."""
-    url = config.store_url
-    if url.startswith("sqlite:///"):
-        from axis.store.sqlite import SqliteStore
-
-        path = Path(url.removeprefix("sqlite:///"))  # sqlite:////abs/path or sqlite:///rel
-        return SqliteStore(path, legacy_registry=config.home / LEGACY_REGISTRY_FILE)
-    raise AxisError(
-        "config.store_unsupported",
-        f"no store backend for {url!r} in this build (sqlite:///PATH is)",
-        "AXIS_STORE",
-        status=500,
-    )
+    """The deployment's store, not yet opened, from ``config.store_url`` (the old registry file
+    under ``home`` is imported into an embedded store on its first start)."""
+    return open_store_url(config.store_url, legacy_registry=config.home / LEGACY_REGISTRY_FILE)
 
 
 @contextlib.asynccontextmanager

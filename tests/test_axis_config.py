@@ -80,7 +80,7 @@ def test_an_unknown_key_in_the_file_is_refused(tmp_path: Path) -> None:
 
 def test_the_store_defaults_to_sqlite_under_home(tmp_path: Path) -> None:
     config = AxisConfig.from_env({"AXIS_HOME": str(tmp_path)})
-    assert config.store_url == f"sqlite:///{tmp_path}/axis.sqlite3"
+    assert config.store_url == f"sqlite://{tmp_path}/axis.sqlite3"
     with pytest.raises(ConfigError, match="AXIS_STORE"):
         AxisConfig.from_env({"AXIS_STORE": "mysql://x"})
 

@@ -21,8 +21,8 @@ __all__ = ["CursorError", "StoreError", "open_store_url"]
 def open_store_url(url: str, *, legacy_registry: Path | None = None) -> Store:
     """The store a URL names, not yet opened (the caller awaits ``open()`` on its loop).
 
-    ``sqlite:///abs/path.sqlite3`` is an embedded SQLite file at that absolute path. Other
-    schemes (``redis://`` ...) arrive with their backends; until then they are refused.
+    ``sqlite:///abs/path.sqlite3`` is an embedded SQLite file at that absolute path;
+    ``redis://HOST:PORT/DB`` (or ``rediss://``) a Redis server shared by several axis nodes.
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":
@@ -35,4 +35,8 @@ def open_store_url(url: str, *, legacy_registry: Path | None = None) -> Store:
         from axis.store.sqlite import SqliteStore  # deferred: only the chosen backend loads
 
         return SqliteStore(Path(unquote(parts.path)), legacy_registry=legacy_registry)
+    if parts.scheme in ("redis", "rediss"):
+        from axis.store.redis_store import RedisStore  # deferred: only the chosen backend loads
+
+        return RedisStore(url)
     raise StoreError("store.bad_url", f"unknown store scheme {parts.scheme!r}", url)

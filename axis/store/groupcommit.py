@@ -14,8 +14,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
@@ -232,38 +231,3 @@ class ReadPool:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
-
-
-class Notifier:
-    """Wake-ups on the event loop keyed by name (an agency code, or the registry's key)."""
-
-    def __init__(self) -> None:
-        self._waiters: defaultdict[str, set[asyncio.Future[None]]] = defaultdict(set)
-
-    def waiter(self, keys: Iterable[str]) -> asyncio.Future[None]:
-        """A future that resolves at the next :meth:`wake` of any of ``keys``."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        for key in keys:
-            self._waiters[key].add(future)
-        return future
-
-    def discard(self, keys: Iterable[str], future: asyncio.Future[None]) -> None:
-        """Forget a waiter (it woke, or it timed out)."""
-        for key in keys:
-            waiting = self._waiters.get(key)
-            if waiting is not None:
-                waiting.discard(future)
-                if not waiting:
-                    del self._waiters[key]
-
-    def wake_all(self) -> None:
-        """Resolve every waiter (the store closes: nobody should wait for it any longer)."""
-        keys = list(self._waiters)
-        self.wake(keys)
-
-    def wake(self, keys: Iterable[str]) -> None:
-        """Resolve every waiter of any of ``keys``."""
-        for key in keys:
-            for future in self._waiters.pop(key, ()):
-                if not future.done():
-                    future.set_result(None)

@@ -14,7 +14,6 @@ The SQL lives beside this class, one module per subject: ``sqlite_messages``,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -29,7 +28,8 @@ from axis.store import sqlite_deliveries as dlv
 from axis.store import sqlite_inbox as inb
 from axis.store import sqlite_messages as msgs
 from axis.store import sqlite_registry as reg
-from axis.store.groupcommit import Notifier, ReadPool, Writer, connect_writer
+from axis.store.groupcommit import ReadPool, Writer, connect_writer
+from axis.store.notify import Notifier
 from axis.store.records import (
     AcceptOutcome,
     AckOutcome,
@@ -157,30 +157,11 @@ class SqliteStore:
         *,
         poll: float | None = None,
     ) -> T:
-        """``await check()`` until it says done or ``timeout`` passes; woken by commits.
-
-        The waiter is registered BEFORE the check, so a commit between the check and the wait
-        still wakes it: no change can slip through unseen. Wake-ups are in-process; ``poll``
-        also re-checks every so many seconds, for changes another process commits (the CLI).
-        A store that closes wakes its waiters, which then answer "nothing".
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            waiter = self._notifier.waiter(keys)
-            try:
-                done, value = await check()
-                remaining = deadline - loop.time()
-                if done or remaining <= 0:
-                    return value
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        waiter, remaining if poll is None else min(poll, remaining)
-                    )
-                if self._reads is None:
-                    return value
-            finally:
-                self._notifier.discard(keys, waiter)
+        """``await check()`` until done or ``timeout``, woken by this store's commits; ``poll``
+        also re-checks for what another process (the CLI) committed."""
+        return await self._notifier.wait_for(
+            keys, check, timeout, poll=poll, closed=lambda: self._reads is None
+        )
 
     # --- messages ---------------------------------------------------------------------------
     async def accept(self, message: NewMessage) -> AcceptOutcome:

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, Final
 
-from axis.audit import GENESIS, link
+from axis.audit import GENESIS, link_draft
 from axis.store.records import AuditDraft, AuditEvent, AuditFilter, Page
 from axis.store.sqlite_schema import from_db_time, parse_cursor, to_db_time
 
@@ -48,18 +48,7 @@ class AuditChain:
     def append(self, conn: sqlite3.Connection, draft: AuditDraft) -> AuditEvent:
         """Hash ``draft`` onto the chain and insert it (inside the caller's transaction)."""
         seq = self.seq + 1
-        digest, _, codes_text, data_text = link(
-            self.hash,
-            seq,
-            draft.kind,
-            draft.at,
-            draft.message_id,
-            draft.document_id,
-            draft.system_id,
-            draft.address,
-            draft.codes,
-            draft.data,
-        )
+        digest, _, codes_text, data_text = link_draft(self.hash, seq, draft)
         conn.execute(
             _INSERT,
             (

@@ -11,14 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Final
 
 import structlog
 
-from axis.store.records import AuditDraft
+from axis.audit import version_audit
 from axis.store.sqlite_audit import WriteSession
 from axis.store.sqlite_schema import placeholders
 from registry.model import Agency, Succession, VersionInfo
@@ -38,21 +37,7 @@ def latest_number(conn: sqlite3.Connection) -> int | None:
 
 
 def _audit_version(conn: sqlite3.Connection, session: WriteSession, info: VersionInfo) -> None:
-    ops = Counter(change.op for change in info.changes)
-    session.append(
-        conn,
-        AuditDraft(
-            "registry.version",
-            info.created_at,
-            data={
-                "version": info.number,
-                "author": info.author,
-                "reason": info.reason,
-                "effective": None if info.effective is None else info.effective.isoformat(),
-                "changes": dict(sorted(ops.items())),
-            },
-        ),
-    )
+    session.append(conn, version_audit(info))
 
 
 def _write(conn: sqlite3.Connection, session: WriteSession, versions: list[VersionInfo]) -> None:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Mapping
 from typing import Any, Final, cast
 
-from axis.store.errors import CursorError
+from axis.store.codec import dumps as dumps  # re-exported: the backend's modules read it here
+from axis.store.codec import parse_cursor as parse_cursor
 from axis.store.records import (
     Delivery,
     DeliveryState,
@@ -130,20 +130,6 @@ def from_db_time(text: str) -> dt.datetime:
 
 def opt_time(text: str | None) -> dt.datetime | None:
     return None if text is None else from_db_time(text)
-
-
-def dumps(value: Mapping[str, Any] | list[Any] | tuple[Any, ...]) -> str:
-    """JSON text for a column (UTF-8, Vietnamese kept readable)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def parse_cursor(cursor: str | None) -> int:
-    """An opaque cursor is the decimal text of a row number; anything else is refused."""
-    if cursor is None:
-        return 0
-    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19:
-        raise CursorError(cursor)
-    return int(cursor)
 
 
 def placeholders(count: int) -> str:

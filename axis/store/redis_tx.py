@@ -1,0 +1,290 @@
+"""One write of the Redis store: an optimistic transaction on the chain's head.
+
+Every write appends audit events whose SHA-256 links on the chain's tail, and Redis 7's Lua
+has no SHA-256 (``redis.sha1hex`` is the wrong hash), so the hashes are computed in Python, in
+an optimistic transaction on the head (``axis:{axis}:head``: the chain's tail, the delivery and
+message counters, and ``epoch``, bumped by every write). A write
+
+1. reads the head, remembering its ``epoch``;
+2. reads what it needs and decides in Python, hashing its events with
+   :func:`axis.audit.link` exactly as the SQLite store does, queueing every change;
+3. commits with ONE call of :data:`COMMIT`, a Lua script that applies the queued commands only
+   if the head's ``epoch`` is still the one read in step 1 (and bumps it); otherwise nothing
+   is applied and the write is re-run from step 1 on the new state.
+
+This is WATCH/MULTI/EXEC's check-and-set, done by the script: a script runs atomically (no
+other command runs in between; its effects reach the AOF as one MULTI/EXEC block), and it
+answers once where MULTI answers ``QUEUED`` per command (a reply to parse for each). As in
+MULTI/EXEC, a command failing at run time would leave the earlier ones applied: the queued
+commands are plain writes on keys of known types, and an oversized one is refused before
+anything is sent (:meth:`Tx.commit_args`). Why not a lock: a process that dies holding it would
+stall every node until it expires.
+
+Every write changes the epoch, so two writers that read the same head cannot both commit. The
+result is a single total order of writes across every axis process: the chain never forks, a
+``seq`` handed out is never reused, and deliveries become visible in seq order (a recipient
+whose cursor passed seq N never later finds a delivery below N appear). Within one process
+writes also queue behind an :class:`asyncio.Lock`, so re-runs only happen between processes.
+
+:class:`Tx` is what the write functions see: reads that overlay the transaction's own pending
+changes for deliveries, and helpers that keep every index of a delivery (inbox, leases, dead
+letters, counts) in step with its state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from redis.asyncio import Redis
+
+from axis.audit import GENESIS, link_draft
+from axis.store import redis_keys as k
+from axis.store.records import (
+    DEAD_STATES,
+    OPEN_STATES,
+    AuditDraft,
+    AuditEvent,
+    Delivery,
+    MessageInfo,
+)
+
+Row = dict[str, Any]
+"""A delivery as stored (:func:`axis.store.redis_keys.delivery_row`)."""
+
+#: The audit fields that have an index (``AuditFilter`` narrows by them cheaply).
+AUDIT_INDEXED: Final = ("message_id", "document_id", "system_id", "kind")
+
+COMMIT: Final = """
+local head = KEYS[1]
+if (redis.call('HGET', head, 'epoch') or '0') ~= ARGV[1] then
+  return 0
+end
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+redis.call('HINCRBY', head, 'epoch', 1)
+return 1
+"""
+"""The commit: ``KEYS[1]`` the head, ``ARGV[1]`` the epoch read, then each queued command as
+its argument count followed by its arguments. 1 if applied, 0 if another write came first."""
+
+_MAX_ARGS: Final = 2000
+"""Arguments per queued command (Lua's ``unpack`` stops near 8000): bigger HSETs are split."""
+
+
+class Tx:
+    """The reads and queued writes of one optimistic transaction (see the module docstring)."""
+
+    def __init__(self, db: Redis, head: Mapping[str, str]) -> None:
+        self.db = db
+        self.epoch = head.get("epoch", "0")
+        self.seq = int(head.get("seq", 0))
+        self.hash = head.get("hash", GENESIS)
+        self.first = int(head.get("first", 1))
+        self.dseq = int(head.get("dseq", 0))
+        self.mseq = int(head.get("mseq", 0))
+        self.registry = None if head.get("registry") is None else int(head["registry"])
+        self.cmds: list[tuple[Any, ...]] = []
+        self.new_codes: set[str] = set()
+        self.registry_changed = False
+        self._rows: dict[str, dict[str, Row]] = {}
+        self._infos: dict[str, tuple[MessageInfo, dict[str, Any]] | None] = {}
+
+    # --- queued writes ----------------------------------------------------------------------
+    def cmd(self, *args: Any) -> None:
+        """Queue one command for the commit script."""
+        self.cmds.append(args)
+
+    def cmd_many(self, command: str, key: str, items: list[str], width: int = 1) -> None:
+        """Queue ``command key *items`` as several commands of at most :data:`_MAX_ARGS`
+        arguments (``width``: items per entry, 2 for HSET's field-value pairs)."""
+        step = _MAX_ARGS - _MAX_ARGS % width
+        for first in range(0, len(items), step):
+            self.cmd(command, key, *items[first : first + step])
+
+    def commit_args(self, extra: list[tuple[Any, ...]]) -> list[Any]:
+        """The :data:`COMMIT` script's ARGV: the epoch read, then the head's new fields, the
+        queued commands and ``extra`` (the wake-up PUBLISHes), each prefixed by its length."""
+        fields = [item for pair in self.head_fields().items() for item in pair]
+        args: list[Any] = [self.epoch]
+        for command in (("HSET", k.HEAD, *fields), *self.cmds, *extra):
+            if len(command) > _MAX_ARGS + 2:  # the script would fail half-way: refuse it whole
+                raise ValueError(f"{command[0]} with {len(command)} arguments: use cmd_many")
+            args.append(len(command))
+            args.extend(command)
+        return args
+
+    def head_fields(self) -> dict[str, str]:
+        fields = {
+            "seq": str(self.seq),
+            "hash": self.hash,
+            "first": str(self.first),
+            "dseq": str(self.dseq),
+            "mseq": str(self.mseq),
+        }
+        if self.registry is not None:
+            fields["registry"] = str(self.registry)
+        return fields
+
+    def next_seq(self) -> int:
+        """A new delivery seq (the inbox cursor); the head's ``dseq`` is INCR'd at commit."""
+        self.dseq += 1
+        return self.dseq
+
+    # --- audit ------------------------------------------------------------------------------
+    def audit(self, draft: AuditDraft) -> AuditEvent:
+        """Link ``draft`` onto the chain (same hash as every backend) and queue it."""
+        seq = self.seq + 1
+        digest, at_text, codes_text, data_text = link_draft(self.hash, seq, draft)
+        data = json.loads(data_text)
+        codes = json.loads(codes_text)
+        row = {
+            "seq": seq,
+            "kind": draft.kind,
+            "at": at_text,
+            "message_id": draft.message_id,
+            "document_id": draft.document_id,
+            "system_id": draft.system_id,
+            "address": draft.address,
+            "codes": codes,
+            "data": data,
+            "prev_hash": self.hash,
+            "hash": digest,
+        }
+        self.cmd("HSET", k.AUDIT, str(seq), k.dumps(row))
+        for key in audit_index_keys(row):
+            self.cmd("ZADD", key, seq, str(seq))
+        event = event_from_row(row)
+        self.seq, self.hash = seq, digest
+        return event
+
+    # --- messages ---------------------------------------------------------------------------
+    async def info(self, message_id: str) -> tuple[MessageInfo, dict[str, Any]] | None:
+        """A stored message's record and raw JSON (cached for the transaction)."""
+        if message_id not in self._infos:
+            text = await self.db.get(k.message_key(message_id))
+            self._infos[message_id] = None if text is None else k.message_from_json(k.text(text))
+        return self._infos[message_id]
+
+    def created(self, info: MessageInfo, raw: dict[str, Any]) -> None:
+        """Remember a message this transaction stores (it has no deliveries yet)."""
+        self._infos[info.message_id] = (info, raw)
+        self._rows[info.message_id] = {}
+
+    async def document_id(self, message_id: str) -> str | None:
+        found = await self.info(message_id)
+        return None if found is None else found[0].document_id
+
+    # --- deliveries -------------------------------------------------------------------------
+    async def rows(self, message_id: str) -> dict[str, Row]:
+        """A message's deliveries by code, with this transaction's changes applied."""
+        if message_id not in self._rows:
+            stored = await self.db.hgetall(k.deliveries_key(message_id))
+            self._rows[message_id] = {
+                k.text(code): json.loads(text) for code, text in stored.items()
+            }
+        return self._rows[message_id]
+
+    async def to_codes(self, message_id: str, codes: Iterable[str]) -> tuple[Delivery, ...]:
+        """The message's deliveries to ``codes``, in seq order."""
+        rows = await self.rows(message_id)
+        wanted = set(codes)
+        found = [row for code, row in rows.items() if code in wanted]
+        return tuple(k.delivery_from_row(row) for row in sorted(found, key=_by_seq))
+
+    async def save(self, old: Row | None, new: Row | None) -> None:
+        """Replace a delivery (``old`` -> ``new``; either may be None) and keep every index of
+        it in step: the inbox of its code, the leases, the dead letters and the state counts."""
+        if old is not None:
+            mid, code = old["message_id"], old["code"]
+            if old["state"] in OPEN_STATES:
+                self.cmd("ZREM", k.inbox_key(code), mid)
+            if old["state"] == "fetched":
+                self.cmd("ZREM", k.LEASES, k.pair(mid, code))
+            if old["state"] in DEAD_STATES:
+                self.cmd("ZREM", k.DEAD, k.pair(mid, code))
+            self.cmd("HINCRBY", k.COUNTS, old["state"], -1)
+            if new is None or new["code"] != code:
+                self.cmd("HDEL", k.deliveries_key(mid), code)
+                (await self.rows(mid)).pop(code, None)
+        if new is not None:
+            mid, code = new["message_id"], new["code"]
+            if new["state"] in OPEN_STATES:
+                self.cmd("ZADD", k.inbox_key(code), new["seq"], mid)
+            if new["state"] == "fetched":
+                self.cmd(
+                    "ZADD", k.LEASES, k.score(k.from_text(new["fetched_at"])), k.pair(mid, code)
+                )
+            if new["state"] in DEAD_STATES:
+                self.cmd("ZADD", k.DEAD, new["seq"], k.pair(mid, code))
+            self.cmd("HINCRBY", k.COUNTS, new["state"], 1)
+            self.cmd("HSET", k.deliveries_key(mid), code, k.dumps(new))
+            (await self.rows(mid))[code] = new
+
+    async def change(self, old: Row, **fields: Any) -> Row:
+        """``old`` with ``fields`` changed, saved."""
+        new = {**old, **fields}
+        await self.save(old, new)
+        return new
+
+    async def renumber(
+        self,
+        old: Row,
+        at: dt.datetime,
+        *,
+        code: str | None = None,
+        attempts: int | None = None,
+    ) -> Delivery:
+        """Make a delivery pending again under a NEW seq (a new inbox cursor), as if inserted
+        afresh: no lease, no reason."""
+        new = {
+            **old,
+            "seq": self.next_seq(),
+            "code": old["code"] if code is None else code,
+            "state": "pending",
+            "attempts": old["attempts"] if attempts is None else attempts,
+            "updated_at": k.to_text(at),
+            "fetched_at": None,
+            "reason": None,
+        }
+        await self.save(old, new)
+        self.new_codes.add(new["code"])
+        return k.delivery_from_row(new)
+
+
+def _by_seq(row: Row) -> int:
+    return int(row["seq"])
+
+
+def audit_index_keys(row: Mapping[str, Any]) -> list[str]:
+    """The index sorted sets an audit event belongs to."""
+    keys = [
+        k.audit_index_key(field, str(row[field]))
+        for field in AUDIT_INDEXED
+        if row.get(field) is not None
+    ]
+    keys.extend(k.audit_index_key("code", str(code)) for code in dict.fromkeys(row["codes"]))
+    return keys
+
+
+def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
+    """A stored audit event as a record."""
+    return AuditEvent(
+        seq=int(row["seq"]),
+        kind=row["kind"],
+        at=dt.datetime.fromisoformat(row["at"]),
+        message_id=row["message_id"],
+        document_id=row["document_id"],
+        system_id=row["system_id"],
+        address=row["address"],
+        codes=tuple(row["codes"]),
+        data=row["data"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
