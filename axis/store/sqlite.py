@@ -203,7 +203,8 @@ class SqliteStore:
             found = await self._read(lambda c: inb.has_delivery(c, wanted, after))
             return found, found
 
-        return await self._wait(wanted, check, timeout)
+        # poll: another process sharing this file (serve --workers, the CLI) wakes no one here
+        return await self._wait(wanted, check, timeout, poll=1.0)
 
     async def deliveries(self, message_id: str) -> tuple[Delivery, ...]:
         return await self._read(lambda c: inb.deliveries(c, message_id))
