@@ -15,6 +15,9 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 import time
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -63,6 +66,21 @@ def _init_worker(config: AxisConfig, log_level: str) -> None:
     global _STATE
     configure_logging(log_level)
     _STATE = _WorkerState(config)
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """A worker ends when the server that started it ends, even by SIGKILL: under forkserver
+    nothing else tells it (it would wait on its queue under PID 1 forever)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def check_package(data: bytes, received_at: dt.datetime) -> Checked:

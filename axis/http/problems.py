@@ -38,7 +38,13 @@ _TITLES: Final = {
     500: "Internal error",
     503: "Unavailable",
 }
-_STATUS_BY_PREFIX: Final = (("xml.too_large", 413), ("xml.", 400), ("auth.", 403))
+_STATUS_BY_PREFIX: Final = (
+    ("xml.too_large", 413),
+    ("xml.", 400),
+    ("auth.", 403),
+    ("store.bad_cursor", 400),
+    ("store.", 503),  # the store is busy or away: the caller retries, its document was fine
+)
 
 
 def status_of(error: CodedError) -> int:

@@ -43,8 +43,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from axis.store import redis_admin as admin
 from axis.store import redis_audit as aud
@@ -366,7 +370,15 @@ def _connect(url: str, *, decode: bool) -> Redis:
     """A client (a pool) for ``url``. No timeout on commands: the pub/sub listener blocks on its
     connection by design; connecting gives up after 10 s."""
     return Redis.from_url(
-        url, decode_responses=decode, socket_connect_timeout=10.0, socket_keepalive=True
+        url,
+        decode_responses=decode,
+        socket_connect_timeout=10.0,
+        socket_keepalive=True,
+        # a pooled connection broken by a Redis restart is re-made, not failed to the caller;
+        # re-sending a commit is safe: its epoch check re-runs it on the new state
+        retry=Retry(ExponentialBackoff(cap=1.0), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        health_check_interval=5,
     )
 
 
