@@ -71,10 +71,10 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def _prepare(home: Path, agencies: int, documents: int) -> dict[str, Any]:
+async def _prepare(home: Path, agencies: int, documents: int, store: str | None) -> dict[str, Any]:
     """Agencies with certificates and systems, and the signed documents they will send."""
     _root, sub_ca, trust = small_ca(home / "ca")
-    config = AxisConfig(home=home, trust_dir=trust)
+    config = AxisConfig(home=home, trust_dir=trust, store=store or "")
     async with open_store(config) as store:
         registry = await ensure_registry(store)
         now = dt.datetime.now(dt.UTC)
@@ -224,18 +224,13 @@ async def _load(
     }
 
 
-async def _ceiling(home: Path, docs: list[tuple[str, bytes]], senders: int) -> float:
+async def _ceiling(
+    home: Path, docs: list[tuple[str, bytes]], senders: int, store: str | None
+) -> float:
     port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).parent / "ceiling_server.py"),
-            "--home",
-            str(home),
-            "--port",
-            str(port),
-        ]
-    )
+    script = str(Path(__file__).parent / "ceiling_server.py")
+    command = [sys.executable, script, "--home", str(home), "--port", str(port)]
+    server = subprocess.Popen([*command, "--store", store] if store else command)
     try:
         base = f"http://127.0.0.1:{port}"
         await _wait_healthy(base)
@@ -274,7 +269,7 @@ async def _metrics(base: str, auditor: str) -> dict[str, Any]:
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="axis-bench-") as folder:
         home = Path(folder) / "home"
-        setup = await _prepare(home, args.agencies, args.documents * 2)
+        setup = await _prepare(home, args.agencies, args.documents * 2, args.store)
         full, half = setup["docs"][: args.documents], setup["docs"][args.documents :]
         port = _free_port()
         env = {
@@ -303,7 +298,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             server.terminate()
             server.wait()
-        ceiling = await _ceiling(Path(folder) / "ceiling-home", full, args.senders)
+        ceiling = await _ceiling(Path(folder) / "ceiling-home", full, args.senders, args.store)
     return {
         "benchmark": "axis end to end: signed 20 KB documents over HTTP",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

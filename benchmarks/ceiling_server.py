@@ -20,8 +20,8 @@ from axis.resources import open_store
 from axis.store.records import NewMessage, Recipient, new_message_id
 
 
-async def main(home: str, port: int) -> None:
-    config = AxisConfig(home=Path(home))
+async def main(home: str, port: int, store_url: str) -> None:
+    config = AxisConfig(home=Path(home), store=store_url)
     async with open_store(config) as store:
 
         async def accept(request: web.Request) -> web.Response:
@@ -60,5 +60,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--store", default="", help="redis://… (default: sqlite under --home)")
     args = parser.parse_args()
-    asyncio.run(main(args.home, args.port))
+    asyncio.run(main(args.home, args.port, args.store))
