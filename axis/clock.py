@@ -13,7 +13,6 @@ import time
 from typing import Final
 
 VN_TZ: Final = dt.timezone(dt.timedelta(hours=7), "ICT")
-EDXML_TIME_FORMAT: Final = "%Y/%m/%d %H:%M:%S"
 
 
 class Clock:
@@ -43,10 +42,6 @@ class Clock:
         self._origin = time.time()
         self._offset = instant.timestamp() - self._origin
 
-    @property
-    def offset_seconds(self) -> float:
-        return self._offset
-
     def now(self) -> dt.datetime:
         """The axis's present, in UTC."""
         real = time.time()
@@ -61,8 +56,3 @@ class Clock:
 def iso(moment: dt.datetime) -> str:
     """The one way the axis writes an instant: UTC ISO-8601 with its offset."""
     return moment.astimezone(dt.UTC).isoformat()
-
-
-def edxml_time(moment: dt.datetime) -> str:
-    """An edXML-facing time: ``yyyy/MM/dd HH:mm:ss`` in Vietnam local time (UTC+7)."""
-    return moment.astimezone(VN_TZ).strftime(EDXML_TIME_FORMAT)

@@ -45,7 +45,6 @@ class RegistryView:
         self._store = store
         self._registry = registry
         self._code_sets: dict[tuple[frozenset[str], bool], tuple[str, ...]] = {}
-        self._changed = asyncio.Event()
 
     @property
     def current(self) -> Registry:
@@ -61,12 +60,6 @@ class RegistryView:
             _log.info("registry.switched", old=self._registry.version, new=registry.version)
         self._registry = registry
         self._code_sets.clear()
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    async def changed(self) -> None:
-        """Returns when the next version is in place."""
-        await self._changed.wait()
 
     def codes_for(self, granted: Iterable[str], exact: bool) -> tuple[str, ...]:
         """Every registry code a system granted ``granted`` acts for (with children unless

@@ -11,11 +11,9 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 
 import structlog
 
-from axis.clock import Clock
 from axis.config import AxisConfig
 from axis.store import open_store_url
 from axis.store.protocol import Store
@@ -116,15 +114,3 @@ def build_verifier(config: AxisConfig) -> Verifier:
     if config.revocation_fetch:
         return Verifier.with_http_fetcher(trust, policy)
     return Verifier(trust, policy)
-
-
-@dataclass(frozen=True, slots=True)
-class Basics:
-    """What every command-line job shares: the config and the clock."""
-
-    config: AxisConfig
-    clock: Clock
-
-    @classmethod
-    def from_config(cls, config: AxisConfig) -> Basics:
-        return cls(config, Clock(config.clock_offset))

@@ -95,7 +95,12 @@ async def open_runtime(
             store=store,
             registry=registry,
             trust=build_trust(config),
-            auth=Authenticator(store, clock, failures_per_minute=config.auth_failures_per_minute),
+            auth=Authenticator(
+                store,
+                clock,
+                failures_per_minute=config.auth_failures_per_minute,
+                on_failure=lambda code: metrics.auth_failures.labels(code).inc(),
+            ),
             metrics=metrics,
             sender=Sender(
                 store,

@@ -323,11 +323,15 @@ def test_long_poll_returns_when_a_document_arrives(
     assert reply.json()["message_id"] in [i["message_id"] for i in items]
 
 
-def test_metrics_are_for_admins_and_auditors(systems: dict[str, AxisHttp]) -> None:
+def test_metrics_are_for_admins_and_auditors(
+    systems: dict[str, AxisHttp], axis: RunningAxis
+) -> None:
     assert systems["G22"].request("GET", "/metrics").status == 403
+    assert AxisHttp(axis.port, "vpcp-qlvb", "sai-mat-khau").inbox().status == 401
     text = systems["auditor"].request("GET", "/metrics").body.decode()
     assert "axis_accepted_total" in text
     assert "axis_rejected_total" in text
+    assert 'axis_auth_failures_total{code="auth.bad_credentials"}' in text
 
 
 def test_a_split_code_is_refused_with_its_candidates(

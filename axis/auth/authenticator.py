@@ -75,7 +75,9 @@ class Authenticator:
         cache_ttl: float = DEFAULT_CACHE_TTL,
         verifier: SecretVerifier = verify_secret,
         max_concurrent_kdf: int = 4,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
+        self._on_failure = on_failure  # told each refusal's code (the app counts them)
         self._store = store
         self._clock = clock
         self._limiter = FailureLimiter(clock, failures_per_minute)
@@ -169,6 +171,8 @@ class Authenticator:
     def _fail(self, address: str, code: str, system_id: str | None) -> None:
         self._limiter.record_failure(address)
         _log.info("auth.failed", code=code, system_id=system_id, address=address)
+        if self._on_failure is not None:
+            self._on_failure(code)
 
     def _admit(self, record: SystemRecord, address: str) -> Principal:
         if not record.active:

@@ -17,7 +17,6 @@ from typing import Any, Final, Generic, Literal, TypeVar
 T = TypeVar("T")
 
 MessageKind = Literal["edoc", "status"]
-MESSAGE_KINDS: Final[tuple[MessageKind, ...]] = ("edoc", "status")
 
 DeliveryState = Literal["pending", "fetched", "done", "fail", "dead", "withdrawn", "cancelled"]
 DELIVERY_STATES: Final[tuple[DeliveryState, ...]] = (
@@ -61,10 +60,6 @@ class Recipient:
     requested: str
     code: str
     resolution: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def redirected(self) -> bool:
-        return self.requested != self.code
 
 
 @dataclass(frozen=True, slots=True)
