@@ -18,7 +18,6 @@ from typing import Any, NoReturn, Protocol
 
 import structlog
 
-from axis.clock import iso
 from axis.errors import AxisError
 from axis.facts import PackageFacts
 from axis.intake import ROUTE_PROBLEM
@@ -96,16 +95,7 @@ def resolution_dict(route: Resolution) -> dict[str, Any]:
         "code": route.code,
         "name": None if route.agency is None else route.agency.name,
         "last_known_name": None if agency is None else agency.name,
-        "hops": [
-            {
-                "from": hop.from_code,
-                "to": hop.to_code,
-                "kind": str(hop.kind),
-                "effective": iso(hop.effective),
-                "legal_basis": hop.legal_basis,
-            }
-            for hop in route.hops
-        ],
+        "hops": [hop.to_dict() for hop in route.hops],
         "candidates": list(route.candidates),
     }
 

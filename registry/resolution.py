@@ -36,6 +36,16 @@ class Hop:
     effective: datetime
     legal_basis: str
 
+    def to_dict(self) -> dict[str, str]:
+        """The JSON shape every output shows (the CLI's ``--json``, the API, the trace)."""
+        return {
+            "from": self.from_code,
+            "to": self.to_code,
+            "kind": self.kind.value,
+            "effective": self.effective.isoformat(),
+            "legal_basis": self.legal_basis,
+        }
+
 
 class Resolution(NamedTuple):
     """Where mail for ``requested`` goes at ``at``, and how we got there.

@@ -76,16 +76,7 @@ def _resolution_dict(res: Resolution) -> dict[str, Any]:
         "status": res.status,
         "ok": res.ok,
         "agency": None if res.agency is None else agency_to_dict(res.agency),
-        "hops": [
-            {
-                "from": h.from_code,
-                "to": h.to_code,
-                "kind": h.kind.value,
-                "effective": h.effective.isoformat(),
-                "legal_basis": h.legal_basis,
-            }
-            for h in res.hops
-        ],
+        "hops": [hop.to_dict() for hop in res.hops],
         "candidates": list(res.candidates),
         "last_known": None if res.last_known is None else agency_to_dict(res.last_known),
     }
