@@ -55,7 +55,7 @@ class RunningAxis:
     def __enter__(self) -> RunningAxis:
         self._thread.start()
         ready: Future[None] = Future()
-        self._done = asyncio.run_coroutine_threadsafe(self._serve(ready), self._loop)  # type: ignore[assignment]
+        self._done = asyncio.run_coroutine_threadsafe(self._serve(ready), self._loop)
         ready.result(timeout=120)
         return self
 

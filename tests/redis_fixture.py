@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import redis
+
+from tests.probes import free_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 _START_DEADLINE = 20.0
@@ -37,13 +38,6 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, db=0, decode_responses=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for_ping(process: subprocess.Popen[bytes], port: int) -> bool:
@@ -70,7 +64,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
         pytest.skip(f"redis-server is not installed ({REDIS_SERVER}): the Redis store is untested")
     directory = tmp_path_factory.mktemp("redis")
     for _ in range(5):
-        port = _free_port()
+        port = free_port()
         command = [
             REDIS_SERVER,
             "--port", str(port),

@@ -22,6 +22,7 @@ from axis.compose import letter
 from axis.config import AxisConfig
 from edxml import Organization
 from tests.axis_server import RunningAxis
+from tests.probes import poll
 
 
 @dataclass
@@ -39,15 +40,6 @@ class Receiver:
             return web.Response(status=500, text="đang bảo trì")
         self.delivered.append(request.headers["X-Axis-Message-Id"])
         return web.Response(status=204)
-
-
-def _poll(condition: object, seconds: float = 30) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_failing_endpoint_gets_the_document_exactly_once_on_the_third_push(
@@ -93,9 +85,9 @@ def test_a_failing_endpoint_gets_the_document_exactly_once_on_the_third_push(
 
         def done() -> bool:
             trace = auditor.trace(message_id).json()
-            return trace["deliveries"][0]["state"] == "done"
+            return bool(trace["deliveries"][0]["state"] == "done")
 
-        assert _poll(done), receiver.attempts
+        assert poll(done, 30), receiver.attempts
         assert len(receiver.attempts) == 3
         assert receiver.delivered == [message_id]  # exactly once
         kinds = [e["kind"] for e in auditor.trace(message_id).json()["events"]]

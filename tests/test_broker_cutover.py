@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -19,6 +18,7 @@ from axis.config import AxisConfig
 from signing.pki import TestPki
 from tests.axis_server import AxisHttp, RunningAxis
 from tests.broker_fixtures import Agency, agencies
+from tests.probes import poll
 
 START = dt.datetime(2025, 6, 30, 23, 59, 50, tzinfo=VN_TZ)
 MIDNIGHT = dt.datetime(2025, 7, 1, 0, 0, tzinfo=VN_TZ)
@@ -38,15 +38,6 @@ def running(test_pki: TestPki, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # an hour early: the server starts well before midnight; the test jumps to 23:59:50
     with RunningAxis(config, Clock.at(START - dt.timedelta(hours=1), rate=RATE)) as axis:
         yield axis
-
-
-def _deadline_poll(check: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_documents_follow_the_succession_at_midnight_without_a_refusal(
@@ -99,7 +90,7 @@ def test_documents_follow_the_succession_at_midnight_without_a_refusal(
         }
         return not pending_h63 and (h38 | h63) == ids and not (h38 & h63)
 
-    assert _deadline_poll(settled, 30), "the pending H63 copies did not move to H38"
+    assert poll(settled, 30), "the pending H63 copies did not move to H38"
     moved = ids - fetched_by_h63 - {m for _, m, code in sent if code == "000.00.00.H38"}
     assert moved, "some documents to H63 were still unfetched at midnight"
     auditor = running.add_system("auditor", (), role="auditor")

@@ -7,24 +7,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from tests.axis_server import AxisHttp, Reply
 from tests.edxml_helpers import NEW_DOCUMENT, example
+from tests.probes import free_port, poll
 
 AXIS = [sys.executable, "-m", "axis.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_healthy(client: AxisHttp, server: subprocess.Popen[bytes], seconds: float) -> None:
@@ -56,17 +49,8 @@ def _add_system(env: dict[str, str], system_id: str, *options: str) -> str:
     )
 
 
-def _poll(condition: Callable[[], bool], seconds: float = 20) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_serve_accepts_and_stops_gracefully(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "axis.toml"
     config.write_text(f'[axis]\nport = {port}\nintake_workers = 1\nhome = "{tmp_path / "home"}"\n')
     env = {**os.environ, "AXIS_CONFIG": str(config), "AXIS_SIGNATURE_MODE": "verify-if-present"}
@@ -85,7 +69,7 @@ def test_serve_accepts_and_stops_gracefully(tmp_path: Path) -> None:
         )
         poller.start()
         auditor = AxisHttp(port, "giam-sat", watcher_secret)
-        assert _poll(lambda: b"axis_inbox_waiting 1.0" in auditor.request("GET", "/metrics").body)
+        assert poll(lambda: b"axis_inbox_waiting 1.0" in auditor.request("GET", "/metrics").body)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
         poller.join(timeout=5)

@@ -37,6 +37,7 @@ from axis.compose import letter
 from signing.pki import TestPki
 from tests.axis_server import AxisHttp, Reply
 from tests.broker_fixtures import Agency, agencies
+from tests.probes import free_port, poll
 from tests.redis_fixture import REDIS_SERVER
 
 AXIS = [sys.executable, "-m", "axis.cli"]
@@ -48,22 +49,6 @@ _numbers = itertools.count(1000)
 
 
 # --- processes ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def poll(condition: Callable[[], bool], seconds: float = 20.0, step: float = 0.05) -> bool:
-    """``condition()`` until true or the deadline: how a test waits, never a bare sleep."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def _parents() -> dict[int, int]:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,16 +18,11 @@ import pytest
 from axis.serve_workers import NODE_HEADER, ChildOptions, child_command
 from tests.axis_server import AxisHttp
 from tests.edxml_helpers import NEW_DOCUMENT, example
+from tests.probes import free_port, poll
 
 AXIS = [sys.executable, "-m", "axis.cli"]
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads /proc")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _add_system(env: dict[str, str], system_id: str, *options: str) -> str:
@@ -46,15 +39,6 @@ def _add_system(env: dict[str, str], system_id: str, *options: str) -> str:
         for line in added.stdout.splitlines()
         if line.startswith("secret:")
     )
-
-
-def _poll(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _children(pid: int) -> list[int]:
@@ -124,7 +108,7 @@ def _serving(
     tmp_path: Path, *flags: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, dict[str, str]]]:
     """``axis serve --workers 2`` on a free port; killed (with its tree) if the test fails."""
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "axis.toml"
     config.write_text(f'[axis]\nport = {port}\nintake_workers = 1\nhome = "{tmp_path / "home"}"\n')
     env = {**os.environ, "AXIS_CONFIG": str(config), "AXIS_SIGNATURE_MODE": "verify-if-present"}
@@ -183,7 +167,7 @@ def test_two_processes_share_the_port_and_stop_together(tmp_path: Path) -> None:
                 nodes.add(node)
             return len(nodes) == 2
 
-        assert _poll(both_answer, 120), f"only {nodes} answered"
+        assert poll(both_answer, 120), f"only {nodes} answered"
         answering = {int(node.rsplit("/", 1)[1]) for node in nodes}
         children = set(_children(server.pid))
         assert children == answering  # the parent's two children, nothing else
@@ -204,16 +188,16 @@ def test_two_processes_share_the_port_and_stop_together(tmp_path: Path) -> None:
         assert len(tree) > 2
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=90) == 0
-        assert _poll(lambda: not any(_alive(pid) for pid in tree), 20), [
+        assert poll(lambda: not any(_alive(pid) for pid in tree), 20), [
             pid for pid in tree if _alive(pid)
         ]
 
 
 def test_a_child_that_dies_stops_the_node(tmp_path: Path) -> None:
     with _serving(tmp_path) as (server, port, _env):
-        assert _poll(lambda: len(_children(server.pid)) == 2, 60)
+        assert poll(lambda: len(_children(server.pid)) == 2, 60)
         first, second = _children(server.pid)
-        assert _poll(lambda: _listens(first, port) and _listens(second, port), 120)
+        assert poll(lambda: _listens(first, port) and _listens(second, port), 120)
         os.kill(first, signal.SIGKILL)
         assert server.wait(timeout=90) == 1  # not restarted, not hidden
-        assert _poll(lambda: not _alive(second), 20)
+        assert poll(lambda: not _alive(second), 20)

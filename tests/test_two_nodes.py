@@ -20,6 +20,7 @@ import pytest
 
 from signing.pki import TestPki
 from tests.axis_server import AxisHttp, Reply
+from tests.probes import free_port, poll
 from tests.redis_fixture import REDIS_SERVER
 from tests.test_crash import (
     AUDITOR,
@@ -29,8 +30,6 @@ from tests.test_crash import (
     add_system,
     axis_env,
     deploy,
-    free_port,
-    poll,
     signed_letter,
 )
 
