@@ -15,27 +15,12 @@ from collections.abc import Iterable
 import structlog
 
 from axis.store.protocol import Store
-from registry.codes import AgencyCode, AgencyCodeError
+from registry.codes import descends_from
 from registry.registry import Registry
 
 _log = structlog.get_logger("axis.registry")
 
 _MAX_CODE_SETS = 1024
-
-
-def descends_from(code: str, ancestors: frozenset[str]) -> bool:
-    """Whether ``code`` is one of ``ancestors`` or under one of them by the code structure."""
-    if code in ancestors:
-        return True
-    try:
-        parent = AgencyCode.parse(code).parent
-    except AgencyCodeError:
-        return False
-    while parent is not None:
-        if str(parent) in ancestors:
-            return True
-        parent = parent.parent
-    return False
 
 
 class RegistryView:

@@ -13,6 +13,7 @@ an operator (or a form in a UI) can point at the exact place that is wrong.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Final
 
@@ -196,3 +197,18 @@ def is_valid(text: str, *, strict: bool = False) -> bool:
     except AgencyCodeError:
         return False
     return True
+
+
+def descends_from(code: str, ancestors: Collection[str]) -> bool:
+    """Whether ``code`` is one of ``ancestors`` or under one of them by the zeroing rule
+    (``001.05.13.H38`` is under ``000.00.00.H38``). A code that does not parse descends from
+    nothing (False, not an error): whoever asks is authorising, not validating."""
+    try:
+        current: AgencyCode | None = AgencyCode.parse(code)
+    except AgencyCodeError:
+        return False
+    while current is not None:
+        if current.text in ancestors:
+            return True
+        current = current.parent
+    return False

@@ -146,3 +146,14 @@ def test_every_qcvn_shaped_code_is_strict_valid(
     assert code.is_qcvn
     assert code.level1 == f"{letter}{n:02d}"
     assert 1 <= code.level <= 4
+
+
+def test_descends_from_follows_the_zeroing_rule_and_refuses_what_does_not_parse() -> None:
+    from registry.codes import descends_from
+
+    province = {"000.00.00.H38"}
+    assert descends_from("000.00.00.H38", province)
+    assert descends_from("001.05.13.H38", province)
+    assert descends_from("000.00.01.H38", province)
+    assert not descends_from("000.00.01.H53", province)
+    assert not descends_from("000.00.00.h38", {"000.00.00.h38"})  # not a code: never granted

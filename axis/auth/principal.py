@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from axis.store.records import Role, SystemRecord
-from registry.codes import AgencyCode, AgencyCodeError
+from registry.codes import descends_from
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +51,4 @@ class Principal:
             return False
         if self.exact_codes:
             return code in self.codes
-        try:
-            current: AgencyCode | None = AgencyCode.parse(code)
-        except AgencyCodeError:
-            return False
-        while current is not None:
-            if current.text in self.codes:
-                return True
-            current = current.parent
-        return False
+        return descends_from(code, self.codes)
