@@ -19,6 +19,7 @@ import multiprocessing.connection
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +44,7 @@ class Checked:
     facts: PackageFacts | None
     refusal: Problem | None
     warnings: tuple[Problem, ...] = ()
-    signature: dict[str, Any] = field(default_factory=dict)
+    signature: dict[str, Any] = field(default_factory=dict)  # signature_summary() of the report
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,7 +107,7 @@ def check_with(
     warnings = tuple(
         p for p in (intake.check.problems if intake.check else ()) if p.severity is Severity.WARNING
     )
-    signature = intake.signature.as_dict() if intake.signature is not None else {}
+    signature = signature_summary(intake.signature.as_dict()) if intake.signature else {}
     if intake.refusal is not None or intake.package is None:
         refusal = intake.refusal or Problem("edxml.unreadable", "not an edXML package", "/")
         return Checked(None, refusal, warnings, signature, seconds)
@@ -156,3 +157,17 @@ class IntakePool:
     def close(self) -> None:
         """Stop the workers (in-flight checks finish first)."""
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+
+def signature_summary(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The signature facts worth keeping with the message and in the trace (made in the worker:
+    the full report, every certificate's details, need not cross the process boundary)."""
+    keep = ("status", "valid", "accepted", "reason", "message", "profile")
+    summary = {k: report[k] for k in keep if k in report}
+    signatures = report.get("signatures") or []
+    if signatures:
+        first = signatures[0]
+        for key in ("signer_subject", "signer_serial", "coverage", "revocation_status"):
+            if key in first:
+                summary[key] = first[key]
+    return summary

@@ -224,7 +224,7 @@ class Sender:
     ) -> NewMessage:
         message_id = new_message_id(at)
         common = {"message_id": message_id, "document_id": facts.document_id, "at": at}
-        signature = _signature_summary(checked.signature)
+        signature = dict(checked.signature)
         audit = [
             AuditDraft(
                 kind="received",
@@ -294,7 +294,7 @@ class Sender:
             unresolved=tuple(unresolved),
             withdrawn=outcome.withdrawn,
             warnings=tuple(_problem_dict(w) for w in checked.warnings),
-            signature=_signature_summary(checked.signature),
+            signature=checked.signature,
         )
 
     async def _refuse(
@@ -360,16 +360,3 @@ class Sender:
                 "recipients",
             )
         await self._refuse(caller, address, at, problem, facts, checked, unresolved)
-
-
-def _signature_summary(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The signature facts worth keeping with the message and in the trace."""
-    keep = ("status", "valid", "accepted", "reason", "message", "profile")
-    summary = {k: report[k] for k in keep if k in report}
-    signatures = report.get("signatures") or []
-    if signatures:
-        first = signatures[0]
-        for key in ("signer_subject", "signer_serial", "coverage", "revocation_status"):
-            if key in first:
-                summary[key] = first[key]
-    return summary
