@@ -650,6 +650,27 @@ async def test_systems_put_get_by_cert_list_and_revoke(store: Store) -> None:
     assert events[0].codes == ("H38", "H38.01")
 
 
+@contract
+async def test_entries_put_replace_remove_by_kind_with_audit(store: Store) -> None:
+    binding = {"codes": ["000.00.00.H38"], "subject": "CN=Nguyễn Văn Ánh"}
+    await store.put_entry("signer", "ab" * 32, binding, draft("signer.bound", system_id="root"))
+    await store.put_entry("signer", "0f" * 32, {"codes": []}, draft("signer.bound"))
+    await store.put_entry("proposal", "p1", {"name": "Sở Nội vụ"}, draft("proposal.made"))
+    assert list(await store.entries("signer")) == ["0f" * 32, "ab" * 32]
+    assert (await store.entries("signer"))["ab" * 32] == binding
+    replaced = {**binding, "codes": ["000.00.00.H38", "000.00.00.H40"]}
+    await store.put_entry("signer", "ab" * 32, replaced, draft("signer.bound"))
+    assert (await store.entries("signer"))["ab" * 32] == replaced
+    await store.put_entry("signer", "0f" * 32, None, draft("signer.removed", at(1)))
+    assert list(await store.entries("signer")) == ["ab" * 32]
+    assert await store.entries("proposal") == {"p1": {"name": "Sở Nội vụ"}}
+    assert await store.entries("nothing") == {}
+    kinds = [e.kind for e in await _events(store)]
+    assert kinds.count("signer.bound") == 3
+    assert kinds.count("signer.removed") == 1
+    assert (await store.verify_audit()).ok
+
+
 # --- retention -------------------------------------------------------------------------------
 
 

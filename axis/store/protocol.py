@@ -21,8 +21,8 @@ Rules every backend keeps:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 from axis.store.records import (
     AcceptOutcome,
@@ -227,6 +227,19 @@ class Store(RegistryStore, Protocol):
 
     async def systems(self) -> tuple[SystemRecord, ...]:
         """Every system, by id."""
+        ...
+
+    # --- admin entries ----------------------------------------------------------------------
+    async def put_entry(
+        self, kind: str, key: str, body: Mapping[str, Any] | None, audit: AuditDraft
+    ) -> None:
+        """Create, replace or (``body`` None) remove one small admin record of ``kind`` (a
+        signer binding, a proposed agency), atomically with its audit event. Kept for few,
+        rarely written records that every node reads whole."""
+        ...
+
+    async def entries(self, kind: str) -> dict[str, dict[str, Any]]:
+        """Every entry of ``kind``, by key in code point order."""
         ...
 
     # --- retention --------------------------------------------------------------------------

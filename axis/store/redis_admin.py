@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from redis.asyncio import Redis
 
@@ -105,6 +106,25 @@ async def _drop_events(tx: Tx, before: dt.datetime) -> tuple[int, str, int]:
 
 
 # --- reads -----------------------------------------------------------------------------------
+
+
+async def put_entry(
+    tx: Tx, kind: str, key: str, body: Mapping[str, Any] | None, audit: AuditDraft
+) -> None:
+    """Create, replace or (``body`` None) remove one admin entry, with its audit event."""
+    if body is None:
+        tx.cmd("HDEL", k.entries_key(kind), key)
+    else:
+        text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+        tx.cmd("HSET", k.entries_key(kind), key, text)
+    tx.audit(audit)
+
+
+async def entries(client: Redis, kind: str) -> dict[str, dict[str, Any]]:
+    """Every entry of ``kind``, by key (code point order, as SQLite's)."""
+    found = await client.hgetall(k.entries_key(kind))
+    pairs = sorted((k.text(key), k.text(body)) for key, body in found.items())
+    return {key: json.loads(body) for key, body in pairs}
 
 
 async def system(client: Redis, system_id: str) -> SystemRecord | None:

@@ -73,6 +73,7 @@ COUNTS: Final = f"{G}:counts"
 DRAINS: Final = f"{G}:drains"
 MOVES: Final = f"{G}:moves"
 SYSTEMS: Final = f"{G}:systems"
+ENTRIES: Final = f"{G}:entries"
 AUDIT: Final = f"{G}:audit"
 REG_VERSIONS: Final = f"{G}:reg:versions"
 REG_AGENCIES: Final = f"{G}:reg:agencies"
@@ -289,3 +290,8 @@ def system_from_json(text: str) -> SystemRecord:
         revoked_at=None if revoked is None else from_text(revoked),
         exact_codes=bool(raw["exact_codes"]),
     )
+
+
+def entries_key(kind: str) -> str:
+    """The hash of one kind of admin entry (signer bindings, proposals)."""
+    return f"{ENTRIES}:{kind}"

@@ -37,8 +37,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import structlog
@@ -312,6 +312,14 @@ class RedisStore:
 
     async def systems(self) -> tuple[SystemRecord, ...]:
         return await admin.systems(self._db())
+
+    async def put_entry(
+        self, kind: str, key: str, body: Mapping[str, Any] | None, audit: AuditDraft
+    ) -> None:
+        await self._transact(lambda tx: admin.put_entry(tx, kind, key, body, audit))
+
+    async def entries(self, kind: str) -> dict[str, dict[str, Any]]:
+        return await admin.entries(self._db(), kind)
 
     # --- retention --------------------------------------------------------------------------
     async def purge(self, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -302,6 +302,14 @@ class SqliteStore:
 
     async def systems(self) -> tuple[SystemRecord, ...]:
         return await self._read(admin.systems)
+
+    async def put_entry(
+        self, kind: str, key: str, body: Mapping[str, Any] | None, audit: AuditDraft
+    ) -> None:
+        await self._write(self._op(admin.put_entry, kind, key, body, audit))
+
+    async def entries(self, kind: str) -> dict[str, dict[str, Any]]:
+        return await self._read(lambda c: admin.entries(c, kind))
 
     # --- retention --------------------------------------------------------------------------
     async def purge(self, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:

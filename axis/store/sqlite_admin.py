@@ -7,8 +7,10 @@ transaction as the change.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from axis.store.records import AuditDraft, PurgeOutcome, SystemRecord
 from axis.store.sqlite_audit import WriteSession, filled
@@ -31,6 +33,25 @@ def put_system(
         system_to_row(system),
     )
     session.append(conn, filled(audit, system_id=system.system_id, codes=system.codes))
+
+
+def put_entry(
+    conn: sqlite3.Connection,
+    session: WriteSession,
+    kind: str,
+    key: str,
+    body: Mapping[str, Any] | None,
+    audit: AuditDraft,
+) -> None:
+    """Create, replace or (``body`` None) remove one admin entry, with its audit event."""
+    if body is None:
+        conn.execute("DELETE FROM entries WHERE kind = ? AND key = ?", (kind, key))
+    else:
+        conn.execute(
+            "INSERT OR REPLACE INTO entries (kind, key, body) VALUES (?, ?, ?)",
+            (kind, key, json.dumps(body, ensure_ascii=False, sort_keys=True)),
+        )
+    session.append(conn, audit)
 
 
 def purge(
@@ -101,3 +122,8 @@ def system_by_cert(conn: sqlite3.Connection, cert_sha256: str) -> SystemRecord |
 def systems(conn: sqlite3.Connection) -> tuple[SystemRecord, ...]:
     rows = conn.execute(f"SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY system_id")  # noqa: S608
     return tuple(system_from_row(r) for r in rows)
+
+
+def entries(conn: sqlite3.Connection, kind: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute("SELECT key, body FROM entries WHERE kind = ? ORDER BY key", (kind,))
+    return {key: json.loads(body) for key, body in rows}
