@@ -11,10 +11,11 @@ from aiohttp import web
 
 from axis.admin import DeliveryAction, act_on_delivery, set_drain
 from axis.clock import iso
-from axis.errors import AxisError, NotFoundError
+from axis.errors import NotFoundError
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.openapi import spec
 from axis.http.problems import client_address, json_response, query_int
+from axis.http.roles import READERS, WRITERS, require_role
 from axis.http.views import delivery_view
 
 routes = web.RouteTableDef()
@@ -55,7 +56,7 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    _require_role(request, ("admin", "auditor"))
+    require_role(request, READERS)
     body = request.app[RUNTIME].metrics.render()
     return web.Response(body=body, content_type="text/plain", charset="utf-8")
 
@@ -65,21 +66,9 @@ async def openapi(request: web.Request) -> web.Response:
     return json_response(spec())
 
 
-def _require_role(request: web.Request, roles: tuple[str, ...]) -> None:
-    principal = request[PRINCIPAL]
-    if principal.role not in roles:
-        raise AxisError(
-            "auth.forbidden",
-            f"this needs the role {' or '.join(roles)}; system {principal.system_id!r} is "
-            f"{principal.role}",
-            None,
-            status=403,
-        )
-
-
 @routes.get("/v1/deliveries/dead")
 async def dead_letters(request: web.Request) -> web.Response:
-    _require_role(request, ("admin", "auditor"))
+    require_role(request, READERS)
     page = await request.app[RUNTIME].store.dead_letters(
         after=request.query.get("after") or None, limit=query_int(request, "limit", 100, 1, 1000)
     )
@@ -88,7 +77,7 @@ async def dead_letters(request: web.Request) -> web.Response:
 
 @routes.post("/v1/deliveries/{message_id}/{code}/{action:retry|cancel}")
 async def delivery_action(request: web.Request) -> web.Response:
-    _require_role(request, ("admin",))
+    require_role(request, WRITERS)
     runtime = request.app[RUNTIME]
     message_id, code = request.match_info["message_id"], request.match_info["code"].upper()
     action = cast(DeliveryAction, request.match_info["action"])
@@ -113,7 +102,7 @@ async def delivery_action(request: web.Request) -> web.Response:
 @routes.put("/v1/drains/{code}")
 @routes.delete("/v1/drains/{code}")
 async def drain(request: web.Request) -> web.Response:
-    _require_role(request, ("admin",))
+    require_role(request, WRITERS)
     runtime = request.app[RUNTIME]
     code = request.match_info["code"].upper()
     on = request.method == "PUT"
