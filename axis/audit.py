@@ -187,6 +187,13 @@ def event_to_json(event: AuditEvent) -> dict[str, Any]:
     return out
 
 
+def json_lines(events: Iterable[AuditEvent]) -> bytes:
+    """Events as export lines: one :func:`event_to_json` object per line, UTF-8."""
+    return "".join(
+        json.dumps(event_to_json(e), ensure_ascii=False, sort_keys=True) + "\n" for e in events
+    ).encode("utf-8")
+
+
 def event_from_json(data: Mapping[str, Any]) -> AuditEvent:
     """Inverse of :func:`event_to_json` (raises KeyError/ValueError on a malformed line)."""
     return AuditEvent(

@@ -15,7 +15,7 @@ from aiohttp import web
 from axis.auth.request import authenticate_request
 from axis.clock import Clock
 from axis.config import AxisConfig
-from axis.http import messages, ops
+from axis.http import audit_api, messages, ops
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.problems import Handler, problem_middleware
 from axis.plugins import Adapter, AdapterHost, discover
@@ -74,6 +74,7 @@ def create_app(
     app.cleanup_ctx.append(lifetime)
     app.on_shutdown.append(stop_long_polls)
     app.add_routes(messages.routes)
+    app.add_routes(audit_api.routes)
     ops.install(app)
     host = AdapterHost(app, config, lambda: app[RUNTIME])
     for adapter in (discover() if adapters is None else adapters).values():

@@ -70,8 +70,24 @@ def _caller(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+def _agency_caller(request: web.Request, doing: str) -> Principal:
+    """The caller of a send or an ack, refused before its body is read when it acts for no
+    agency code (an auditor, an admin without codes): they read, they do not send or take."""
+    caller = request[PRINCIPAL]
+    if not caller.codes:
+        raise AxisError(
+            "auth.forbidden",
+            f"system {caller.system_id!r} ({caller.role}) acts for no agency code, so it "
+            f"cannot {doing}",
+            None,
+            status=403,
+        )
+    return caller
+
+
 @routes.post("/v1/messages")
 async def send_message(request: web.Request) -> web.Response:
+    _agency_caller(request, "send")
     runtime = request.app[RUNTIME]
     partial = query_choice(request, "partial", ("allow", "deny")) == "allow"
     data = await read_limited(request, runtime.config.max_document_bytes)
@@ -134,6 +150,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 @routes.post("/v1/messages/{message_id}/ack")
 async def ack_message(request: web.Request) -> web.Response:
+    _agency_caller(request, "acknowledge a delivery")
     runtime = request.app[RUNTIME]
     body = await _json_body(request)
     outcome = body.get("outcome", "done")
