@@ -15,6 +15,7 @@ from axis.commands import (
     CommandGroup,
     adapter_cmd,
     audit_cmd,
+    bench_cmd,
     client_cmd,
     config_cmd,
     deliveries_cmd,
@@ -42,6 +43,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     deliveries_cmd.GROUP,
     audit_cmd.GROUP,
     adapter_cmd.GROUP,
+    bench_cmd.GROUP,
     client_cmd.GROUP,
 )
 

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
-
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from axis.bench.load import free_port
 
 
 def poll(condition: Callable[[], bool], seconds: float = 20.0, step: float = 0.05) -> bool:
@@ -22,3 +16,6 @@ def poll(condition: Callable[[], bool], seconds: float = 20.0, step: float = 0.0
             return True
         time.sleep(step)
     return condition()
+
+
+__all__ = ["free_port", "poll"]

@@ -11,21 +11,19 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from typing import Any
 
 from axis.audit import json_lines
 from axis.clock import VN_TZ
-from axis.commands import CommandGroup
+from axis.commands import CommandGroup, parse_at
 from axis.commands.store_access import add_store_options, with_store
 from axis.config import AxisConfig
 from axis.http.views import event_view
 from axis.store.paging import each_page, every_page
 from axis.store.protocol import Store
 from axis.store.records import AuditEvent, AuditFilter
-from registry.sources.instants import InstantError, parse_instant
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -90,13 +88,6 @@ def _export(args: argparse.Namespace) -> int:
     return with_store(args, job)
 
 
-def _instant(text: str) -> dt.datetime:
-    try:
-        return parse_instant(text, naive_is_local=True)
-    except InstantError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
-
-
 def register(sub: Any) -> None:
     """Add ``axis audit``."""
     parser = sub.add_parser(
@@ -114,9 +105,9 @@ def register(sub: Any) -> None:
     export = group.add_parser("export", help="events of a span as JSON Lines (docs/audit.md)")
     add_store_options(export)
     export.add_argument(
-        "--from", dest="start", type=_instant, required=True, help="instant or date"
+        "--from", dest="start", type=parse_at, required=True, help="instant or date"
     )
-    export.add_argument("--to", dest="end", type=_instant, required=True, help="exclusive end")
+    export.add_argument("--to", dest="end", type=parse_at, required=True, help="exclusive end")
     export.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
     export.set_defaults(handler=_export)
 

@@ -1,8 +1,8 @@
-"""The ceiling of ``bench_axis.py``: a bare aiohttp server that only reads the body and writes
+"""The ceiling of ``axis bench``: a bare aiohttp server that only reads the body and writes
 it to the same store (one recipient, no check, no signature, no routing, no auth).
 
 Whatever the axis does beyond this costs throughput; the benchmark reports the axis's accepted
-documents per second as a share of this server's.
+documents per second as a share of this server's. Run as ``python -m axis.bench.ceiling``.
 """
 
 from __future__ import annotations

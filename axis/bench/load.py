@@ -1,0 +1,198 @@
+"""The load of a benchmark run and what is measured while it runs.
+
+Senders post documents (as fast as ``senders`` concurrent posts allow, or paced at a rate)
+while every agency's system long-polls its inbox, fetches and acknowledges, as a real
+document-management system does; the latency of a document is from the start of its POST to
+the moment the recipient's long poll returns it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from axis.bench.workload import Workload
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def cpu_busy() -> tuple[int, int]:
+    """The machine's busy and total jiffies so far (``/proc/stat``): CPU share between two."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def rss_mib(pid: int) -> float:
+    """A process's resident memory in MiB (0 once it is gone)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return 0.0
+    for line in lines:
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def basic_auth(pair: str) -> dict[str, str]:
+    system, secret = pair.split(":", 1)
+    return {"Authorization": aiohttp.encode_basic_auth(system, secret)}
+
+
+async def wait_healthy(base: str, seconds: float = 90) -> None:
+    """Poll ``/v1/health`` until it answers 200, with a deadline."""
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(f"{base}/v1/health") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{base} did not become healthy within {seconds:.0f} s")
+
+
+def _percentile(ordered: Sequence[float], share: float) -> float:
+    return ordered[int(share * (len(ordered) - 1))] if ordered else float("nan")
+
+
+async def run_load(
+    base: str,
+    workload: Workload,
+    documents: Sequence[tuple[str, bytes]],
+    senders: int,
+    rate: float | None,
+) -> dict[str, Any]:
+    """Send ``documents`` with ``senders`` concurrent posts (paced at ``rate``/s if given) while
+    every agency's system long-polls, fetches and acknowledges; throughput and latencies."""
+    started_at: dict[str, float] = {}
+    seen_at: dict[str, float] = {}
+    expected = len(documents)
+    done = asyncio.Event()
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for item in documents:
+        queue.put_nowait(item)
+    connector = aiohttp.TCPConnector(limit=senders + len(workload.codes) + 8)
+    async with aiohttp.ClientSession(base, connector=connector) as http:
+
+        async def receive(code: str) -> None:
+            headers = basic_auth(workload.secrets[code])
+            cursor: str | None = None
+            while not done.is_set():
+                params = {"wait": "2", "limit": "200", **({"after": cursor} if cursor else {})}
+                async with http.get("/v1/inbox", params=params, headers=headers) as response:
+                    page = await response.json()
+                now = time.perf_counter()
+                cursor = page.get("cursor") or cursor
+                for item in page["items"]:
+                    seen_at.setdefault(item["message_id"], now)
+                    async with http.get(f"/v1/messages/{item['message_id']}", headers=headers) as r:
+                        await r.read()
+                    async with http.post(
+                        f"/v1/messages/{item['message_id']}/ack",
+                        json={"outcome": "done"},
+                        headers=headers,
+                    ) as r:
+                        await r.read()
+                if len(seen_at) >= expected:
+                    done.set()
+
+        pace = asyncio.Semaphore(senders)
+        t0 = time.perf_counter()
+        sent = 0
+
+        async def send() -> None:
+            nonlocal sent
+            while not queue.empty():
+                sender, data = queue.get_nowait()
+                if rate:
+                    target = t0 + sent / rate
+                    sent += 1
+                    await asyncio.sleep(max(0.0, target - time.perf_counter()))
+                async with pace:
+                    begun = time.perf_counter()
+                    async with http.post(
+                        "/v1/messages", data=data, headers=basic_auth(workload.secrets[sender])
+                    ) as response:
+                        body = await response.json()
+                        if response.status not in (200, 202):
+                            raise RuntimeError(f"refused: {body}")
+                    started_at[body["message_id"]] = begun
+
+        receivers = [asyncio.create_task(receive(code)) for code in workload.codes]
+        await asyncio.gather(*(send() for _ in range(senders)))
+        sending = time.perf_counter() - t0
+        try:
+            await asyncio.wait_for(done.wait(), 60)
+        finally:
+            done.set()
+            await asyncio.gather(*receivers, return_exceptions=True)
+    latencies = sorted(1000 * (seen_at[m] - started_at[m]) for m in started_at if m in seen_at)
+    return {
+        "documents": expected,
+        "accepted_per_second": round(expected / sending, 1),
+        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else None,
+        "latency_ms_p99": round(_percentile(latencies, 0.99), 1) if latencies else None,
+        "delivered": len(latencies),
+    }
+
+
+async def run_ceiling(
+    home: Path, documents: Sequence[tuple[str, bytes]], senders: int, store: str | None
+) -> float:
+    """Documents/s that the bare server (:mod:`axis.bench.ceiling`) accepts on the same store."""
+    port = free_port()
+    command = [sys.executable, "-m", "axis.bench.ceiling", "--home", str(home), "--port", str(port)]
+    server = subprocess.Popen([*command, "--store", store] if store else command)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base)
+        queue = list(documents)
+        async with aiohttp.ClientSession(base) as http:
+            t0 = time.perf_counter()
+
+            async def send() -> None:
+                while queue:
+                    _sender, data = queue.pop()
+                    async with http.post("/v1/messages", data=data) as response:
+                        await response.read()
+
+            await asyncio.gather(*(send() for _ in range(senders)))
+            return round(len(documents) / (time.perf_counter() - t0), 1)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+async def intake_stages(base: str, auditor: str) -> dict[str, float]:
+    """The intake's mean milliseconds per stage, from the server's Prometheus histograms."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{base}/metrics", headers=basic_auth(auditor)) as response,
+    ):
+        text = await response.text()
+    stages: dict[str, float] = {}
+    for stage in ("check", "verify", "worker", "resolve", "store"):
+        total = re.search(rf'axis_intake_stage_seconds_sum{{stage="{stage}"}} ([0-9.e+-]+)', text)
+        count = re.search(rf'axis_intake_stage_seconds_count{{stage="{stage}"}} ([0-9.e+-]+)', text)
+        if total and count and float(count.group(1)):
+            stages[stage] = round(1000 * float(total.group(1)) / float(count.group(1)), 3)
+    return stages

@@ -1,0 +1,146 @@
+"""One whole benchmark run: a real ``axis serve`` under full load, at half that rate, then the
+ceiling on the same store; the result as JSON and a chart."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from axis.bench.load import (
+    cpu_busy,
+    free_port,
+    intake_stages,
+    rss_mib,
+    run_ceiling,
+    run_load,
+    wait_healthy,
+)
+from axis.bench.workload import prepare
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """How big a run is: agencies, documents per phase, concurrent senders, intake workers,
+    store URL (None: the embedded SQLite store)."""
+
+    agencies: int = 20
+    documents: int = 1500
+    senders: int = 32
+    intake_workers: int = 2
+    store: str | None = None
+
+
+async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]:
+    """Run the benchmark and return its result; ``say`` hears each phase as it starts (a
+    run takes a minute or more: the user sees where it is)."""
+    with tempfile.TemporaryDirectory(prefix="axis-bench-") as folder:
+        home = Path(folder) / "home"
+        say(f"preparing {settings.agencies} agencies and {2 * settings.documents} signed letters")
+        workload = await prepare(home, settings.agencies, settings.documents * 2, settings.store)
+        full = workload.documents[: settings.documents]
+        half = workload.documents[settings.documents :]
+        warm_count = settings.senders * 2
+        port = free_port()
+        env = {
+            **os.environ,
+            "AXIS_HOME": str(home),
+            "AXIS_TRUST_DIR": str(workload.trust_dir),
+            "AXIS_SIGNATURE_MODE": "require",
+            "AXIS_REQUIRE_SENDER_BINDING": "true",
+            "AXIS_INTAKE_WORKERS": str(settings.intake_workers),
+            "AXIS_PORT": str(port),
+            **({"AXIS_STORE": settings.store} if settings.store else {}),
+        }
+        server = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve"], env=env)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_healthy(base)
+            say(f"warming up with {warm_count} documents")
+            warm = await run_load(base, workload, full[:warm_count], settings.senders, None)
+            say(f"full load: {len(full) - warm_count} documents, {settings.senders} senders")
+            busy0, total0 = cpu_busy()
+            result = await run_load(base, workload, full[warm_count:], settings.senders, None)
+            busy1, total1 = cpu_busy()
+            target = result["accepted_per_second"] / 2
+            say(f"half rate: {len(half)} documents at {target:.0f}/s")
+            half_rate = await run_load(base, workload, half, settings.senders, target)
+            stages = await intake_stages(base, workload.auditor)
+            rss = rss_mib(server.pid)
+        finally:
+            server.terminate()
+            server.wait()
+        say("ceiling: a bare server writing the same documents to the same kind of store")
+        ceiling = await run_ceiling(
+            Path(folder) / "ceiling-home", full, settings.senders, settings.store
+        )
+    return {
+        "benchmark": "axis end to end: signed 20 KB documents over HTTP",
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "store": settings.store or "sqlite (embedded, WAL, synchronous=FULL, group commit)",
+        "agencies": settings.agencies,
+        "senders": settings.senders,
+        "intake_workers": settings.intake_workers,
+        "document_bytes": len(full[0][1]),
+        "warm_up": warm["documents"],
+        "full_load": result,
+        "half_rate": {**half_rate, "target_per_second": round(target, 1)},
+        "ceiling_per_second": ceiling,
+        "share_of_ceiling": round(result["accepted_per_second"] / ceiling, 2),
+        "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
+        "server_rss_mib": round(rss, 1),
+        "intake_ms_by_stage": stages,
+    }
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The figures a person reads first, one line each."""
+    full, half = result["full_load"], result["half_rate"]
+    return "\n".join(
+        [
+            f"accepted: {full['accepted_per_second']} documents/s "
+            f"({result['share_of_ceiling']:.0%} of the ceiling, {result['ceiling_per_second']}/s)",
+            f"send -> available at full load: p50 {full['latency_ms_p50']} ms, "
+            f"p99 {full['latency_ms_p99']} ms",
+            f"at half rate ({half['target_per_second']}/s): p50 {half['latency_ms_p50']} ms, "
+            f"p99 {half['latency_ms_p99']} ms",
+            f"machine CPU busy {result['machine_cpu_busy_percent']} %, "
+            f"server RSS {result['server_rss_mib']} MiB",
+            "intake ms by stage: "
+            + ", ".join(f"{k} {v}" for k, v in result["intake_ms_by_stage"].items()),
+        ]
+    )
+
+
+def chart(result: dict[str, Any], path: Path) -> bool:
+    """A PNG of throughput against the ceiling and the latencies; False without matplotlib
+    (a development extra: the figures are in the JSON either way)."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.bar(
+        ["axis", "ceiling"],
+        [result["full_load"]["accepted_per_second"], result["ceiling_per_second"]],
+        color=["#2b6cb0", "#a0aec0"],
+    )
+    left.set_title("signed 20 KB documents / s")
+    for name, run in (("full load", result["full_load"]), ("half rate", result["half_rate"])):
+        right.bar([f"{name}\np50", f"{name}\np99"], [run["latency_ms_p50"], run["latency_ms_p99"]])
+    right.set_title("send → available (ms)")
+    fig.suptitle(f"axis on {result['machine']}; {result['store'].split(' ')[0]} store")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
