@@ -25,6 +25,7 @@ from axis.commands import (
     registry_cmd,
     run_cmd,
     serve_cmd,
+    signers_cmd,
     signing_cmd,
     systems_cmd,
 )
@@ -40,6 +41,7 @@ GROUPS: tuple[CommandGroup, ...] = (
     pki_cmd.GROUP,
     signing_cmd.GROUP,
     systems_cmd.GROUP,
+    signers_cmd.GROUP,
     deliveries_cmd.GROUP,
     audit_cmd.GROUP,
     adapter_cmd.GROUP,

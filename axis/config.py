@@ -94,7 +94,10 @@ def _store_url(name: str, raw: str) -> str:
 
 # field name -> (parser, meaning). The environment variable is AXIS_<FIELD NAME IN CAPITALS>.
 _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
-    "home": (_path, "data directory: the embedded store (axis.sqlite3), trust, test PKI"),
+    "home": (
+        _path,
+        "data directory: the embedded store (axis.sqlite3), trust, held CRLs (crl/), test PKI",
+    ),
     "trust_dir": (
         _path,
         "trust anchors (PEM/DER) and intermediates/ for signatures; unset = shipped VGCA G1+G2",
@@ -112,13 +115,14 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
     ),
     "revocation_fetch": (
         _bool,
-        "fetch CRLs and OCSP answers from the certificates' URLs (network); off: offline data "
-        "only, and soft-fail tolerates its absence",
+        "fetch CRLs and OCSP answers from the certificates' URLs, and refresh the held CRLs "
+        "(<home>/crl) from their distribution points (network); off: offline data only "
+        "(axis pki crl import), and soft-fail tolerates its absence",
     ),
     "require_sender_binding": (
         _bool,
-        "the signer's certificate must name From/OrganId (real VGCA certificates name no code "
-        "yet: the intake binds the authenticated agency to From instead)",
+        "refuse a signer bound to no agency (sig.signer_unbound); off: accepted with that "
+        "warning. A signer bound elsewhere is always refused (axis signers, docs/signers.md)",
     ),
     "store": (
         _store_url,
@@ -160,6 +164,11 @@ _PARAMETERS: dict[str, tuple[Callable[[str, str], Any], str]] = {
         _non_negative_int,
         "documents checked at once before POST /v1/messages answers 503 (0 = 32 x workers)",
     ),
+    "auto_approve_proposals": (
+        _bool,
+        "a sub-unit an agency's system proposes (POST /v1/registry/proposals, VDXP "
+        "registerAgency) enters the registry at once instead of waiting for an admin",
+    ),
 }
 
 
@@ -188,6 +197,7 @@ class AxisConfig:
     auth_failures_per_minute: int = 20
     move_on_succession: bool = True
     max_inflight_intake: int = 0
+    auto_approve_proposals: bool = False
 
     @property
     def store_url(self) -> str:
@@ -231,12 +241,14 @@ class AxisConfig:
         return XmlLimits(max_bytes=self.max_document_bytes, max_depth=self.max_xml_depth)
 
     def signature_policy(self) -> SignaturePolicy:
-        """The signature policy of edXML packages."""
+        """The signature policy the intake verifies edXML packages under. Without the sender
+        binding: that needs the admins' bindings in the store, so the serving process judges it
+        after verification (:mod:`axis.signer_check`, ``require_sender_binding`` read there)."""
         return SignaturePolicy(
             mode=self.signature_mode,  # type: ignore[arg-type]
             allow_sha1=self.allow_sha1,
             revocation=self.revocation,  # type: ignore[arg-type]
-            require_sender_binding=self.require_sender_binding,
+            require_sender_binding=False,
         )
 
 

@@ -8,21 +8,23 @@ wrong at once. The broker runs the format and signature stages in its worker pro
 three over a corpus.
 
 Stages: :func:`check_format` (edxml: hardened parse, XSD, rules) -> :func:`check_signature`
-(signing, under the configured policy) -> :func:`resolve_routes` (registry: each recipient, read
-with the meaning its code had when the document was written).
+(signing, under the configured policy) -> :func:`check_signer` (the signer bound to From:
+:mod:`axis.signer_check`) -> :func:`resolve_routes` (registry: each recipient, read with the
+meaning its code had when the document was written).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Final, Protocol
 
 import structlog
 
 import edxml
 from axis.config import AxisConfig
+from axis.signer_check import BindingTable, judge_signer
 from edxml import Document, Problem, Status
 from edxml.xmlsafe import XmlLimits
 from registry.model import VN_TZ, vn_midnight
@@ -53,6 +55,7 @@ class IntakeContext:
     registry: Registry | None
     verifier: SignatureVerifier
     received_at: dt.datetime  # the axis's own clock: the trusted time for signatures and routes
+    signers: BindingTable = field(default_factory=BindingTable)  # none: implicit binding only
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,22 @@ def check_signature(intake: Intake, ctx: IntakeContext) -> Intake:
     if report.accepted:
         return intake
     return intake.refuse(Problem(str(report.reason), report.message, report.location))
+
+
+def check_signer(intake: Intake, ctx: IntakeContext) -> Intake:
+    """The verified signer must be bound to the sender (:func:`axis.signer_check.judge_signer`);
+    the broker runs this in its serving process, with the store's bindings (:mod:`axis.send`)."""
+    report, package = intake.signature, intake.package
+    if report is None or package is None or not report.signatures:
+        return intake
+    sender = (
+        package.from_.organ_id if isinstance(package, Status) else package.header.from_.organ_id
+    )
+    signature = {**report.signatures[0].as_dict(), "status": report.status}
+    verdict = judge_signer(
+        signature, sender or "", ctx.signers, required=ctx.config.require_sender_binding
+    )
+    return intake if verdict.refusal is None else intake.refuse(verdict.refusal)
 
 
 def recipients(package: edxml.Package) -> tuple[list[str], dt.datetime | None]:
@@ -152,7 +171,7 @@ def resolve_routes(intake: Intake, ctx: IntakeContext) -> Intake:
     return intake
 
 
-STAGES: Final[tuple[Stage, ...]] = (check_format, check_signature, resolve_routes)
+STAGES: Final[tuple[Stage, ...]] = (check_format, check_signature, check_signer, resolve_routes)
 
 
 def run_intake(data: bytes, ctx: IntakeContext, stages: tuple[Stage, ...] = STAGES) -> Intake:

@@ -159,6 +159,18 @@ class IntakePool:
         self._pool.shutdown(wait=True, cancel_futures=False)
 
 
+_SIGNER_KEYS = (
+    "signer_subject",
+    "signer_serial",
+    # what the serving process binds the signer to the sender with (axis.signer_check)
+    "signer_sha256",
+    "signer_issuer",
+    "signer_issuer_serial",
+    "signer_agency",
+    "signer_codes",
+)
+
+
 def signature_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     """The signature facts worth keeping with the message and in the trace (made in the worker:
     the full report, every certificate's details, need not cross the process boundary)."""
@@ -167,7 +179,7 @@ def signature_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     signatures = report.get("signatures") or []
     if signatures:
         first = signatures[0]
-        for key in ("signer_subject", "signer_serial", "coverage", "revocation_status"):
+        for key in (*_SIGNER_KEYS, "coverage", "revocation_status"):
             if key in first:
                 summary[key] = first[key]
     return summary

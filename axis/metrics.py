@@ -65,6 +65,19 @@ class Metrics:
             ["code"],
             registry=self.registry,
         )
+        # one child per CRL held, set by axis.crl_refresh (computed at scrape time)
+        self.crl_age = Gauge(
+            "axis_crl_age_seconds",
+            "Age of each held CRL (now - thisUpdate), by issuer",
+            ["issuer"],
+            registry=self.registry,
+        )
+        self.crl_next_update = Gauge(
+            "axis_crl_next_update_seconds",
+            "Seconds until each held CRL's nextUpdate, by issuer (negative: past it, stale)",
+            ["issuer"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The text exposition format of every collector."""

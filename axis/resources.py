@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import structlog
 
@@ -20,6 +21,7 @@ from axis.store.protocol import Store
 from registry.registry import Registry
 from registry.store import RegistryStore, default_seed
 from signing import TrustStore, Verifier
+from signing.revocation import CrlFolder
 from signing.truststore import DEFAULT_ANCHORS_DIR
 
 _log = structlog.get_logger("axis.resources")
@@ -106,11 +108,25 @@ def build_trust(config: AxisConfig) -> TrustStore:
     return TrustStore.from_directory(directory)
 
 
+HOME_CRL_DIR = "crl"
+
+
+def crl_directories(config: AxisConfig) -> list[Path]:
+    """Where the held CRLs are: ``$AXIS_HOME/crl`` (written by ``axis pki crl import`` and the
+    refresh task), and the ``crl/`` of an ``axis pki init`` folder used as ``AXIS_TRUST_DIR``."""
+    directories = [config.home / HOME_CRL_DIR]
+    if config.trust_dir is not None and (config.trust_dir / HOME_TRUST_DIR).is_dir():
+        directories.append(config.trust_dir / HOME_CRL_DIR)
+    return directories
+
+
 def build_verifier(config: AxisConfig) -> Verifier:
     """The signature verifier of one process (a worker, ``axis run``): the trust store, the
-    policy derived from the config, and, with ``AXIS_REVOCATION_FETCH``, ONE HTTP session for
-    CRL/OCSP owned by the verifier for its whole life. The caller closes it."""
+    policy derived from the config, the held CRLs (re-read when a file changes), and, with
+    ``AXIS_REVOCATION_FETCH``, ONE HTTP session for CRL/OCSP owned by the verifier for its whole
+    life. The caller closes it."""
     trust, policy = build_trust(config), config.signature_policy()
+    crls = CrlFolder(crl_directories(config))
     if config.revocation_fetch:
-        return Verifier.with_http_fetcher(trust, policy)
-    return Verifier(trust, policy)
+        return Verifier.with_http_fetcher(trust, policy, crls=crls)
+    return Verifier(trust, policy, crls=crls)

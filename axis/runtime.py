@@ -2,7 +2,7 @@
 
 ``open_runtime(config)`` opens the store, loads (or explicitly seeds) the registry, starts the
 intake's worker processes, the authenticator, the metrics and the background tasks (registry
-watch, succession mover, delivery leases, retention, loop lag), and closes all of it in reverse
+watch, succession mover, delivery leases, retention, loop lag, CRL refresh), and closes all of it in reverse
 order on the way out. ``axis serve`` wraps it in the aiohttp app's cleanup context; ``axis demo``
 and the tests use the same function, so what is tested is what runs.
 """
@@ -21,12 +21,14 @@ from axis.auth.authenticator import Authenticator
 from axis.clock import Clock
 from axis.config import AxisConfig
 from axis.continuity import SuccessionMover
+from axis.crl_refresh import CRL_REFRESH_EVERY, CrlRefresher, open_crl_refresher
 from axis.delivery import Deliveries
 from axis.intake_pool import IntakePool
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
 from axis.resources import build_trust, ensure_registry, open_store
 from axis.send import Checker, Sender
+from axis.signer_check import SignerBindings
 from axis.store.protocol import Store
 from axis.store.records import DELIVERY_STATES
 from signing import TrustStore
@@ -49,9 +51,11 @@ class Runtime:
     auth: Authenticator
     metrics: Metrics
     sender: Sender
+    signers: SignerBindings  # this node's view of the signer bindings (the sender reads it)
     deliveries: Deliveries
     mover: SuccessionMover
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    crl: CrlRefresher | None = None  # keeps the held CRLs fresh; its states feed /v1/health
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -89,12 +93,15 @@ async def open_runtime(
             await pool.warm_up()
             checker = pool
         metrics = Metrics()
+        signers = SignerBindings(store, required=config.require_sender_binding)
+        trust = build_trust(config)
+        crl = await stack.enter_async_context(open_crl_refresher(config, trust, metrics, clock.now))
         runtime = Runtime(
             config=config,
             clock=clock,
             store=store,
             registry=registry,
-            trust=build_trust(config),
+            trust=trust,
             auth=Authenticator(
                 store,
                 clock,
@@ -109,11 +116,14 @@ async def open_runtime(
                 metrics,
                 clock.now,
                 max_inflight=config.max_inflight_intake or 32 * config.intake_workers,
+                signers=signers,
             ),
+            signers=signers,
             deliveries=Deliveries(
                 store, registry, metrics, clock.now, inbox_wait_max=config.inbox_wait_max
             ),
             mover=SuccessionMover(store, registry, clock),
+            crl=crl,
         )
         if background:
             _start_background(runtime)
@@ -159,6 +169,9 @@ def _start_background(runtime: Runtime) -> None:
     ]
     if config.move_on_succession:
         jobs.append(("succession-mover", runtime.mover.run()))
+    if runtime.crl is not None:
+        crl_job = _every(CRL_REFRESH_EVERY, runtime.crl.refresh_once, "crl-refresh")
+        jobs.append(("crl-refresh", crl_job))
     for name, job in jobs:
         runtime.tasks.append(asyncio.create_task(job, name=name))  # type: ignore[arg-type]
 

@@ -1,11 +1,13 @@
 """Accepting a package: the intake's worker stages, the sender check, the routes, ONE durable write.
 
 The way of a document (ARCHITECTURE.md): check and verify in a worker process -> the
-authenticated system must act for the envelope's From -> each recipient resolved at the axis's
-clock (a closed code to its successor, the hops kept for the trace) -> ``store.accept`` writes the
-message, its payload, one delivery per recipient and the audit events in one atomic step ->
-the answer names the message and each recipient's resolution. Nothing is stored for a refused
-package but its audit event; nothing accepted is acknowledged before it is durable.
+authenticated system must act for the envelope's From -> the signer must be bound to From
+(:mod:`axis.signer_check`, this node's view of the admins' bindings) -> each recipient resolved
+at the axis's clock (a closed code to its successor, the hops kept for the trace) ->
+``store.accept`` writes the message, its payload, one delivery per recipient and the audit
+events in one atomic step -> the answer names the message and each recipient's resolution.
+Nothing is stored for a refused package but its audit event; nothing accepted is acknowledged
+before it is durable.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
 import structlog
@@ -24,6 +26,7 @@ from axis.intake import ROUTE_PROBLEM
 from axis.intake_pool import Checked
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
+from axis.signer_check import SignerBindings
 from axis.store.protocol import Store
 from axis.store.records import AcceptOutcome, AuditDraft, NewMessage, Recipient, new_message_id
 from edxml import Problem
@@ -116,7 +119,9 @@ class Sender:
         now: Callable[[], dt.datetime],
         *,
         max_inflight: int = 64,
+        signers: SignerBindings | None = None,
     ) -> None:
+        self._signers = signers or SignerBindings(store)
         self._max_inflight = max_inflight
         self._inflight = 0
         self._store = store
@@ -162,6 +167,14 @@ class Sender:
                 "/edXML/edXMLEnvelope/edXMLHeader/MessageHeader/From/OrganId",
             )
             await self._refuse(caller, address, received_at, problem, facts, checked)
+        verdict = await self._signers.judge(checked.signature, facts.sender_code)
+        checked = replace(
+            checked,
+            signature=verdict.summary(checked.signature),
+            warnings=checked.warnings + verdict.warnings,
+        )
+        if verdict.refusal is not None:
+            await self._refuse(caller, address, received_at, verdict.refusal, facts, checked)
         started = time.perf_counter()
         routes, unresolved = self._resolve(facts, received_at)
         self._metrics.stage_seconds.labels("resolve").observe(time.perf_counter() - started)

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from registry.errors import RegistryError
 from registry.model import VN_TZ, Agency, Change, Succession, SuccessionKind, as_utc
@@ -80,6 +80,50 @@ class Conflict:
     code: str
     subject: str
     message: str
+    lines: tuple[int, ...] = ()
+    """The source lines (CSV) or item numbers (JSON) of the statements concerned, when known."""
+
+    def format(self) -> str:
+        """One human line: ``lines 2, 3: [agency.duplicate] 000.00.01.H38: ...``."""
+        return f"{_where(self.lines)}[{self.code}] {self.subject}: {self.message}"
+
+
+def _where(lines: tuple[int, ...]) -> str:
+    if not lines:
+        return ""
+    return f"line {lines[0]}: " if len(lines) == 1 else f"lines {', '.join(map(str, lines))}: "
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One reason an import is refused: a row the reader could not take (``error``) or a
+    statement the plan cannot apply (``conflict``), with its source lines."""
+
+    kind: Literal["error", "conflict"]
+    code: str
+    message: str
+    lines: tuple[int, ...] = ()
+    field: str | None = None
+    subject: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (the API's 422 ``problems``, ``--json``)."""
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "message": self.message,
+            "line": self.lines[0] if self.lines else None,
+            "lines": list(self.lines),
+            "field": self.field,
+            "subject": self.subject,
+        }
+
+    def format(self) -> str:
+        """One human line, lines first."""
+        column = f" ({self.field})" if self.field else ""
+        subject = f"{self.subject}: " if self.subject else ""
+        where = _where(self.lines) or "file: "
+        return f"{where.rstrip(': ')}{column}: {self.kind} [{self.code}] {subject}{self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +162,20 @@ class SyncPlan:
         """Whether applying this plan would leave the registry as it is."""
         return not self.items
 
+    def problems(self) -> tuple[Problem, ...]:
+        """Every reason to refuse this import, in source order: the reader's error rows (left
+        out of the batch) and the plan's conflicts (left out of the plan). An import is applied
+        whole only when there are none; a partial apply leaves exactly these out."""
+        found = [
+            Problem("error", i.code, i.message, () if i.line is None else (i.line,), i.field)
+            for i in self.issues
+            if i.severity == "error"
+        ]
+        found += [
+            Problem("conflict", c.code, c.message, c.lines, None, c.subject) for c in self.conflicts
+        ]
+        return tuple(sorted(found, key=lambda p: p.lines[0] if p.lines else 0))
+
     def summary(self) -> dict[str, int]:
         """Counts by kind of change (a change may count under several kinds, e.g. renamed and
         moved), plus unchanged records, conflicts, changes, and the reader's errors/warnings."""
@@ -150,12 +208,12 @@ class SyncPlan:
             if not items:
                 continue
             lines.append(f"{tag} ({len(items)}):")
-            lines.extend(f"  {_describe(item)}" for item in items[:limit])
+            lines.extend(f"  {describe(item)}" for item in items[:limit])
             if len(items) > limit:
                 lines.append(f"  ... and {len(items) - limit} more")
         if self.conflicts:
             lines.append(f"conflicts ({len(self.conflicts)}), not applied:")
-            lines.extend(f"  [{c.code}] {c.subject}: {c.message}" for c in self.conflicts[:limit])
+            lines.extend(f"  {c.format()}" for c in self.conflicts[:limit])
             if len(self.conflicts) > limit:
                 lines.append(f"  ... and {len(self.conflicts) - limit} more")
         if self.notices:
@@ -177,7 +235,8 @@ def _local(moment: datetime) -> str:
     return moment.astimezone(VN_TZ).isoformat(timespec="minutes")
 
 
-def _describe(item: PlannedChange) -> str:
+def describe(item: PlannedChange) -> str:
+    """One planned change for a person: ``000.00.01.H38 'Old' -> 'New'``."""
     change = item.change
     after, before = change.after, change.before
     if isinstance(after, Succession):
@@ -258,6 +317,8 @@ class _Planner:
         self.moment = effective or now
         self.items: list[PlannedChange] = []
         self.conflicts: list[Conflict] = []
+        self.lines: tuple[int, ...] = ()
+        """The source lines of the statement being planned (for its conflicts)."""
         self.unchanged = 0
         self.batch_by_code: dict[str, list[Agency]] = {}
         for stated in batch.agencies:
@@ -296,7 +357,7 @@ class _Planner:
         edits[after.key] = after
 
     def conflict(self, code: str, subject: str, message: str) -> None:
-        self.conflicts.append(Conflict(code, subject, message))
+        self.conflicts.append(Conflict(code, subject, message, self.lines))
 
     # agencies ---------------------------------------------------------------------------------
 
@@ -483,6 +544,10 @@ def _span(agency: Agency) -> str:
     return f"[{start}, {end})"
 
 
+def _line(line: int | None) -> tuple[int, ...]:
+    return () if line is None else (line,)
+
+
 def build_plan(
     registry: Registry,
     batch: ImportBatch,
@@ -499,21 +564,38 @@ def build_plan(
     """
     eff = None if effective is None else as_utc(effective, "effective")
     planner = _Planner(registry, batch, eff, as_utc(now or datetime.now(UTC), "now"))
-    seen: dict[tuple[str, datetime | None], Agency] = {}
-    for stated in batch.agencies:
-        first = seen.setdefault(stated.key, stated)
-        if first is not stated:
-            if first != stated:
-                planner.conflict(
-                    "agency.duplicate",
-                    stated.code,
-                    f"the source states the record {_span(stated)} twice, differently",
-                )
+    statements: dict[tuple[str, datetime | None], list[int]] = {}
+    for index, stated in enumerate(batch.agencies):
+        statements.setdefault(stated.key, []).append(index)
+    for index, stated in enumerate(batch.agencies):
+        same = statements[stated.key]
+        if same[0] != index:
+            continue  # planned (or refused) with the first statement of its record
+        planner.lines = tuple(
+            line for i in same if (line := batch.line_of("agency", i)) is not None
+        )
+        if len({batch.agencies[i] for i in same}) > 1:
+            # which of two names is right is not the axis's guess: neither is applied
+            names = "; ".join(
+                f"{batch.agencies[i].name!r}"
+                + (f" (line {line})" if (line := batch.line_of("agency", i)) else "")
+                for i in same
+            )
+            dated = stated.valid_from is not None or stated.valid_until is not None
+            what = f"the record {_span(stated)}" if dated else "this code"
+            planner.conflict(
+                "agency.duplicate",
+                stated.code,
+                f"the source states {what} {len(same)} times, differently: {names}; "
+                "none of them is applied",
+            )
             continue
         planner.agency(stated)
-    for code, at in batch.closes:
+    for index, (code, at) in enumerate(batch.closes):
+        planner.lines = _line(batch.line_of("close", index))
         planner.close(code, as_utc(at, "close instant") if at is not None else planner.moment)
-    for succession in batch.successions:
+    for index, succession in enumerate(batch.successions):
+        planner.lines = _line(batch.line_of("succession", index))
         planner.succession(succession)
     return SyncPlan(
         base_version=registry.version,
@@ -534,10 +616,20 @@ plan = build_plan
 
 
 def apply(
-    registry: Registry, plan: SyncPlan, author: str, reason: str, effective: datetime | None = None
+    registry: Registry,
+    plan: SyncPlan,
+    author: str,
+    reason: str,
+    effective: datetime | None = None,
+    *,
+    partial: bool = False,
 ) -> Registry:
     """``registry`` with the plan applied as ONE new version (or ``registry`` itself when the
     plan changes nothing).
+
+    All or nothing by default: a plan with any :meth:`SyncPlan.problems` (a row the reader
+    refused, a conflict) is refused whole, :class:`SyncError` ``sync.refused`` listing them, and
+    nothing changes; ``partial=True`` applies the rest and leaves exactly those out.
 
     The plan must have been made against this very version (a plan made against an older one
     could overwrite newer facts): otherwise :class:`SyncError` ``sync.stale_plan``. When
@@ -552,6 +644,15 @@ def apply(
     eff = None if effective is None else as_utc(effective, "effective")
     if eff != plan.effective and plan.batch is not None:
         plan = build_plan(registry, plan.batch, effective=eff)
+    problems = plan.problems()
+    if problems and not partial:
+        listed = "; ".join(p.format() for p in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        raise SyncError(
+            "sync.refused",
+            f"{len(problems)} problem(s) in {plan.source}, nothing applied: {listed}{more}",
+            plan.source,
+        )
     if plan.is_noop:
         return registry
     return registry.apply(

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from lxml import etree
 
+from signing.binding import IMPLICIT_LABEL, ambiguous_message, not_sender_message, signer_label
 from signing.certfacts import CertFacts
 from signing.coverage import CoverageFacts, ResolvedReference, covers_edxml_attachments
 from signing.policy import SignaturePolicy
@@ -48,17 +49,18 @@ def policy_refusal(
         return ReasonCode.SIGNER_UNBOUND, "no signer certificate to bind to the sender"
     if cover.coverage != "whole-document" and not _is_covered(sender, resolved):
         return ReasonCode.SIGNER_UNBOUND, "the sender element is not signed"
+    label = signer_label(signer.subject, signer.sha256)
+    if signer.codes.ambiguous:
+        return ReasonCode.SIGNER_AMBIGUOUS, ambiguous_message(label, signer.codes)
     if not signer.agency_codes:
         return (
             ReasonCode.SIGNER_UNBOUND,
-            f"the signer certificate ({signer.subject}) names no agency code to bind to "
-            f"the sender {code}",
+            f"the signer's certificate ({label}) names no agency code to bind to the sender "
+            f"{code} (its subject has no UID {IMPLICIT_LABEL}<code>)",
         )
     if not signer.names_agency(code):
-        return (
-            ReasonCode.SIGNER_NOT_SENDER,
-            f"the signer certificate ({signer.subject}) does not name the sender {code}",
-        )
+        bound = sorted(signer.agency_codes)
+        return ReasonCode.SIGNER_NOT_SENDER, not_sender_message(label, bound, "its UID", code)
     return None
 
 

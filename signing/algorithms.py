@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import Final
 
 import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 DSIG_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
 DSIG11_NS: Final = "http://www.w3.org/2009/xmldsig11#"
@@ -130,3 +133,57 @@ SHORT_NAMES: Final[dict[str, str]] = {
 def short_name(uri: str) -> str:
     """A readable name of an algorithm URI (the URI itself when unknown)."""
     return SHORT_NAMES.get(uri, uri)
+
+
+#: The kind of key each public-key signature method needs.
+KEY_KIND: Final[dict[str, str]] = {
+    **dict.fromkeys((RSA_SHA1, RSA_SHA224, RSA_SHA256, RSA_SHA384, RSA_SHA512, RSA_MD5), "RSA"),
+    **dict.fromkeys((ECDSA_SHA1, ECDSA_SHA224, ECDSA_SHA256, ECDSA_SHA384, ECDSA_SHA512), "ECDSA"),
+    DSA_SHA1: "DSA",
+}
+_CURVES: Final = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+
+def key_kind(key: PublicKeyTypes) -> str:
+    """``RSA``, ``ECDSA``, ``DSA`` or the key class's name."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return "ECDSA"
+    if isinstance(key, dsa.DSAPublicKey):
+        return "DSA"
+    if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+        return "EdDSA"
+    return type(key).__name__
+
+
+def describe_key(key: PublicKeyTypes | x509.Certificate) -> str:
+    """``RSA-2048 key``, ``ECDSA P-256 key``: a key in the words a refusal uses."""
+    public = key.public_key() if isinstance(key, x509.Certificate) else key
+    if isinstance(public, rsa.RSAPublicKey | dsa.DSAPublicKey):
+        return f"{key_kind(public)}-{public.key_size} key"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"ECDSA {_CURVES.get(public.curve.name, public.curve.name)} key"
+    return f"{key_kind(public)} key"
+
+
+def key_mismatch(method: str, key: PublicKeyTypes | x509.Certificate) -> str | None:
+    """Why ``method`` cannot have been computed with ``key``, or ``None`` when the kinds match.
+
+    Asked when libxmlsec1 refused: given an RSA signature and an EC key it only says
+    ``failed to verify``, which tells nobody that the certificate is the wrong one.
+    """
+    needed = KEY_KIND.get(method)
+    public = key.public_key() if isinstance(key, x509.Certificate) else key
+    if needed is None or needed == key_kind(public):
+        return None
+    return (
+        f"the signature method {short_name(method)} needs {_an(needed)} key, but the signer "
+        f"certificate carries {_an(describe_key(public))}: this certificate did not make this "
+        f"signature (the algorithm does not match the key)"
+    )
+
+
+def _an(words: str) -> str:
+    """``an RSA``, ``an ECDSA``, ``a DSA``: the article as the initialism is spoken."""
+    return f"{'an' if words[:1] in set('AEFHILMNORSX') else 'a'} {words}"

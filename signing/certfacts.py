@@ -10,14 +10,14 @@ up another's facts, and no ``id()`` can be recycled under an entry.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from signing.binding import agency_codes
+from signing.binding import SubjectCodes, certificate_sha256, issuer_serial_key, subject_codes
 from signing.engine import xmlsec_key
 from signing.keyinfo import PublicKey
 
@@ -30,9 +30,13 @@ class CertFacts:
 
     subject: str  # RFC 4514
     serial: str  # upper-case hex
-    agency_codes: frozenset[str]  # upper-cased (see signing.binding)
+    agency_codes: frozenset[str]  # the implicit binding: zero or one code (signing.binding)
     public_key: PublicKey | None  # None: a key type we do not verify with
     rsa_bits: int | None  # None: not RSA
+    sha256: str = ""  # hex SHA-256 of the DER: the key of an explicit binding (axis.signers)
+    issuer: str = ""  # RFC 4514
+    issuer_serial: str = ""  # the other key of an explicit binding (signing.binding)
+    codes: SubjectCodes = field(default_factory=lambda: SubjectCodes(None, ()))  # all it names
 
     def names_agency(self, code: str) -> bool:
         """Whether the certificate names exactly this agency code (see :mod:`signing.binding`)."""
@@ -58,12 +62,17 @@ class CertFactsCache:
             return hit
         key = cert.public_key()
         public = key if isinstance(key, PublicKey) else None
+        codes = subject_codes(cert.subject)
         facts = CertFacts(
             subject=cert.subject.rfc4514_string(),
             serial=format(cert.serial_number, "X"),
-            agency_codes=frozenset(c.upper() for c in agency_codes(cert)),
+            agency_codes=frozenset(() if codes.implicit is None else (codes.implicit,)),
             public_key=public,
             rsa_bits=key.key_size if isinstance(key, rsa.RSAPublicKey) else None,
+            sha256=certificate_sha256(cert),
+            issuer=cert.issuer.rfc4514_string(),
+            issuer_serial=issuer_serial_key(cert.issuer, cert.serial_number),
+            codes=codes,
         )
         _bounded_put(self._facts, cert, facts, self.max_entries)
         return facts

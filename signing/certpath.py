@@ -12,14 +12,17 @@ axis's own receipt time), else now. A signer's claimed SigningTime is never an i
 Our own checks run before pyhanko so that refusals carry precise, stable codes:
 ``cert.ca_as_signer``, ``cert.key_usage`` (digitalSignature or nonRepudiation), ``cert.weak_key``,
 ``cert.untrusted_root``, ``cert.sha1_chain`` (G1 chains, only under ``allow_sha1_chain``),
-``cert.expired`` / ``cert.not_yet_valid``; then pyhanko decides ``cert.revoked``,
+``cert.expired`` / ``cert.not_yet_valid``; then a serial listed by a CRL held here
+(``cert.revoked``, even when that CRL is past its nextUpdate) and, under hard-fail, a CRL past its
+nextUpdate as the only data (``cert.revocation_unknown``); then pyhanko decides ``cert.revoked``,
 ``cert.revocation_unavailable`` or ``cert.invalid`` (bad signature, constraints...).
 
 Results are cached per leaf certificate (SHA-256 fingerprint, policy, trust version) together with
 the window in which they hold -- the chain's validity (cut at a known future revocation date) for
 ``at``, and the freshness of the revocation data used for the wall clock -- so the second document
-of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, so a
-result is never served across a reload. Which CRL / OCSP data covers the chain, and what it says
+of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, and
+so does new revocation data (an offline feed, a changed file in the held-CRL folder), so a result
+is never served across either. Which CRL / OCSP data covers the chain, and what it says
 about the leaf, is :mod:`signing.revstatus`'s job.
 """
 
@@ -31,7 +34,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 from asn1crypto import x509 as asn1_x509
@@ -51,11 +53,14 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
-from signing.policy import RevocationMode
+from signing.pathresult import PathPolicy as PathPolicy  # re-exported: their old home
+from signing.pathresult import PathResult as PathResult
+from signing.pathresult import describe_result as describe_result
 from signing.revocation import (
     CachedCrl,
     CachedOcsp,
     Clock,
+    CrlFolder,
     RevocationCache,
     RevocationFetcher,
     utc_now,
@@ -65,7 +70,9 @@ from signing.revstatus import (
     camel,
     collect_revocation,
     iso,
+    listed_revocation,
     revoked_dates,
+    stale_revocation,
 )
 from signing.revstatus import (
     RevocationStatus as RevocationStatus,  # re-exported: its old home
@@ -81,38 +88,11 @@ _MALFORMED_CERTIFICATE = (
     x509.UnsupportedGeneralNameType,
 )
 
-# Codes whose outcome depends on neither the time nor revocation data nor extra certificates:
-# safe to cache without a window.
-_STATIC_FAILURES = frozenset({"cert.ca_as_signer", "cert.key_usage", "cert.weak_key"})
 _FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
 _FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
 
 _log = structlog.get_logger()
-
-
-@dataclass(frozen=True)
-class PathPolicy:
-    """What a path must satisfy. Hashable: it is part of the result cache key."""
-
-    revocation: RevocationMode = "soft-fail"
-    allow_sha1_chain: bool = False  # G1 chains are SHA-1: only by this explicit legacy flag
-    min_rsa_bits: int = 2048
-    min_ec_bits: int = 256
-    # key usage: the leaf must have digitalSignature or nonRepudiation (not configurable)
-    soft_fail_retry: timedelta = timedelta(minutes=1)  # reuse of "revocation unknown" results
-
-
-@dataclass(frozen=True)
-class PathResult:
-    """The verdict on one signer certificate at one trusted time."""
-
-    ok: bool
-    reason: str | None  # stable code when not ok (cert.*)
-    message: str
-    chain: tuple[x509.Certificate, ...]  # leaf first, anchor last (empty if no path)
-    revocation: RevocationStatus
-    validated_at: datetime  # the trusted time used (UTC, aware)
-    from_cache: bool = False
+_DEFAULT_POLICY = PathPolicy()
 
 
 @dataclass(frozen=True)
@@ -124,6 +104,7 @@ class _Cached:
     revinfo: tuple[CachedCrl | CachedOcsp, ...] = ()
     cacheable: bool = True
     trust_version: int = 0
+    revocation_version: int = 0  # RevocationCache.data_version() when it was computed
 
 
 def _utc(dt: datetime) -> datetime:
@@ -149,16 +130,19 @@ class PathValidator:
         self,
         trust: TrustStore,
         *,
-        policy: PathPolicy = PathPolicy(),
+        policy: PathPolicy = _DEFAULT_POLICY,
         fetcher: RevocationFetcher | None = None,
         cache: RevocationCache | None = None,
         clock: Clock = utc_now,
         max_cached: int = 100_000,
+        crls: CrlFolder | None = None,
     ) -> None:
         self.trust = trust
         self.policy = policy
         self.clock = clock
-        self.revocation_cache = cache or RevocationCache(fetcher, clock=clock)
+        if cache is not None and (crls is not None or fetcher is not None):
+            raise ValueError("a RevocationCache brings its own fetcher and CRL folder")
+        self.revocation_cache = cache or RevocationCache(fetcher, clock=clock, held=crls)
         self.max_cached = max_cached
         # Keyed by the certificate object itself: its hash and equality cover the whole DER
         # (cheaper than a SHA-256 fingerprint per lookup, and a forged look-alike never matches).
@@ -191,6 +175,8 @@ class PathValidator:
                     self._by_identity.clear()
                 self._by_identity[id(leaf)] = (leaf, entry, generation)
         if entry is None or entry.trust_version != self.trust.version:
+            return None
+        if entry.revocation_version != self.revocation_cache.data_version():
             return None
         now = self.clock()
         when = now if at is None else _utc(at)
@@ -232,6 +218,7 @@ class PathValidator:
             return hit
         self.misses += 1
         snap = self.trust.snapshot()
+        data_version = self.revocation_cache.data_version()
         when = self.clock() if at is None else _utc(at)
         try:
             entry = await self._validate(leaf, extra_certs, when, snap)
@@ -240,7 +227,10 @@ class PathValidator:
             # extension, bad encoding inside) is a refusal, never a crash of the caller.
             entry = self._fail(when, "cert.invalid", f"{_describe(leaf)} is malformed: {exc}")
         if entry.cacheable:
-            self._remember(leaf, replace(entry, trust_version=snap.version))
+            self._remember(
+                leaf,
+                replace(entry, trust_version=snap.version, revocation_version=data_version),
+            )
         result = entry.result
         _log.debug(
             "certpath.validated",
@@ -434,9 +424,18 @@ class PathValidator:
                     chain,
                 )
 
+        checking = self.policy.revocation != "off"
+        listed = listed_revocation(self.revocation_cache, chain, when) if checking else None
+        if listed is not None:
+            return self._fail(when, "cert.revoked", listed.message, chain, listed.status)
         revinfo, status = await collect_revocation(
             self.revocation_cache, self.policy.revocation, chain, when
         )
+        stale = stale_revocation(self.revocation_cache, chain, revinfo) if checking else None
+        if stale is not None and self.policy.revocation == "hard-fail":
+            return self._fail(when, "cert.revocation_unknown", stale.message, chain, stale.status)
+        if stale is not None and stale.index == 0:
+            status = stale.status
         crls = [r.der for r in revinfo if isinstance(r, CachedCrl)]
         ocsps = [r.der for r in revinfo if isinstance(r, CachedOcsp)]
         mode = {"off": "none"}.get(self.policy.revocation, self.policy.revocation)
@@ -477,20 +476,3 @@ class PathValidator:
             fresh_until = min(limits) if limits else None
         result = PathResult(True, None, "certificate path valid", chain, status, when)
         return _Cached(result, valid_from, valid_until, fresh_until, tuple(revinfo))
-
-
-def describe_result(result: PathResult) -> dict[str, Any]:
-    """A JSON-ready view of a result (for ``--json`` outputs and logs)."""
-    return {
-        "ok": result.ok,
-        "reason": result.reason,
-        "message": result.message,
-        "chain": [_describe(c) for c in result.chain],
-        "revocation": {
-            "status": result.revocation.status,
-            "source": result.revocation.source,
-            "detail": result.revocation.detail,
-        },
-        "validated_at": iso(result.validated_at),
-        "from_cache": result.from_cache,
-    }

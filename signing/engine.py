@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import os
 from functools import lru_cache
+from typing import NoReturn
 
 import xmlsec
 from cryptography import x509
@@ -94,18 +95,25 @@ def verify_with_key(
     resolved: tuple[ResolvedReference, ...],
     key: xmlsec.Key,
     where: str,
+    *,
+    signer: x509.Certificate | PublicKey | None = None,
 ) -> None:
     """Verify one signature with ``key``; raise :class:`SignatureRefusedError` saying why not.
 
-    ``cid:`` references read their attachment's bytes through :mod:`signing.cid`, offered to
-    libxmlsec1 only for this call (the failing-reference re-sign included).
+    ``signer`` is the certificate (or bare key) ``key`` was made from: with it, a failure is said
+    in words -- a signature method for another kind of key than the certificate's is
+    ``sig.algorithm_key_mismatch`` (libxmlsec1 only says ``failed to verify``), and a value that
+    does not verify names the key it was tried with. Both are worked out only on failure: the
+    valid path pays nothing for them. ``cid:`` references read their attachment's bytes through
+    :mod:`signing.cid`, offered to libxmlsec1 only for this call (the failing-reference re-sign
+    included).
     """
     attachments = {r.facts.uri: r.content for r in resolved if r.content is not None}
     if not attachments:
-        _verify(signature, facts, resolved, key, where)
+        _verify(signature, facts, resolved, key, where, signer)
         return
     with serving(attachments):
-        _verify(signature, facts, resolved, key, where)
+        _verify(signature, facts, resolved, key, where, signer)
 
 
 def _verify(
@@ -114,12 +122,32 @@ def _verify(
     resolved: tuple[ResolvedReference, ...],
     key: xmlsec.Key,
     where: str,
+    signer: x509.Certificate | PublicKey | None,
 ) -> None:
     try:
         ctx = _context(key, facts)
         _register(ctx, resolved)
         ctx.verify(signature)
-    except xmlsec.VerificationError:
+    except xmlsec.Error as exc:
+        _explain(exc, signature, facts, resolved, where, signer)
+
+
+def _explain(
+    exc: xmlsec.Error,
+    signature: etree._Element,
+    facts: SignedInfoFacts,
+    resolved: tuple[ResolvedReference, ...],
+    where: str,
+    signer: x509.Certificate | PublicKey | None,
+) -> NoReturn:
+    """Raise the refusal that says why libxmlsec1 refused: the wrong kind of key, the failing
+    reference, a wrong value, or a signature it could not process."""
+    mismatch = alg.key_mismatch(facts.signature_method, signer) if signer is not None else None
+    if mismatch is not None:
+        raise SignatureRefusedError(
+            ReasonCode.ALGORITHM_KEY_MISMATCH, mismatch, f"{where}/SignedInfo/SignatureMethod"
+        ) from None
+    if isinstance(exc, xmlsec.VerificationError):
         failed = failing_reference(signature, resolved)
         if failed is not None:
             raise SignatureRefusedError(
@@ -127,15 +155,22 @@ def _verify(
                 f"the digest of Reference URI={failed!r} does not match the content",
                 f"{where}/SignedInfo/Reference[@URI={failed!r}]",
             ) from None
+        whose = (
+            f"the signer certificate's {alg.describe_key(signer)}" if signer else "the signer's key"
+        )
         raise SignatureRefusedError(
             ReasonCode.SIGNATURE_INVALID,
-            "SignatureValue does not verify with the signer's key over SignedInfo",
+            f"SignatureValue does not verify with {whose} over SignedInfo: the signature was "
+            f"made with another key, or SignedInfo was changed after signing",
             f"{where}/SignatureValue",
         ) from None
-    except xmlsec.Error as exc:
-        raise SignatureRefusedError(
-            ReasonCode.MALFORMED, f"libxmlsec1 could not process the signature: {exc}", where
-        ) from None
+    method = alg.short_name(facts.signature_method)
+    tried = f" with the signer certificate's {alg.describe_key(signer)}" if signer else ""
+    raise SignatureRefusedError(
+        ReasonCode.MALFORMED,
+        f"libxmlsec1 could not check the {method} signature{tried} ({exc.args[-1]!s})",
+        where,
+    ) from None
 
 
 def _indices(element: etree._Element) -> list[int]:

@@ -9,8 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from lxml import etree
+
+from edxml.names import EDXML_NS
 from signing import algorithms as alg
-from signing.locate import EDXML, SignatureProfile
+from signing.locate import EDXML, TAX_MESSAGE, SignatureProfile
 
 SignatureMode = Literal["require", "verify-if-present", "off"]
 RevocationMode = Literal["hard-fail", "soft-fail", "off"]
@@ -65,3 +68,18 @@ class SignaturePolicy:
         """The digest allow-list including SHA-1 when ``allow_sha1``."""
         extra = alg.LEGACY_SHA1_DIGEST_METHODS if self.allow_sha1 else frozenset()
         return self.digest_methods | extra
+
+
+def recognise_profile(root: etree._Element) -> SignatureProfile:
+    """The profile a document's root element calls for: ``EDXML`` for an ``edXML`` root (in
+    the edXML namespace, or -- so that the refusal says what is wrong -- in none), else
+    ``TAX_MESSAGE`` (the tax authority's ``TDiep``, ``KetQuaTraCuu``, invoices..., whose
+    signatures sit in ``DSCKS/<party>`` or at the root).
+
+    For tools that take any signed document (``axis verify``); the intake is edXML-only and
+    keeps its configured profile.
+    """
+    qname = etree.QName(root)
+    if qname.namespace == EDXML_NS or (qname.namespace is None and qname.localname == "edXML"):
+        return EDXML
+    return TAX_MESSAGE

@@ -44,6 +44,9 @@ class ReasonCode(StrEnum):
     COMMENT_IN_SIGNED_DATA = "sig.comment_in_signed_data"
     KEY_INFO = "sig.key_info"
     KEY_MISMATCH = "sig.key_mismatch"
+    #: the signature method is for another kind of key than the signer certificate's (an RSA
+    #: signature with an ECDSA certificate in KeyInfo: that certificate did not make it)
+    ALGORITHM_KEY_MISMATCH = "sig.algorithm_key_mismatch"
     # certificate path (step 4), same strings as signing.certpath.PathResult.reason
     CERT_UNTRUSTED_ROOT = "cert.untrusted_root"
     CERT_EXPIRED = "cert.expired"
@@ -53,6 +56,8 @@ class ReasonCode(StrEnum):
     CERT_WEAK_KEY = "cert.weak_key"
     CERT_SHA1_CHAIN = "cert.sha1_chain"
     CERT_REVOCATION_UNAVAILABLE = "cert.revocation_unavailable"
+    #: hard-fail, and the only revocation data is a CRL past its nextUpdate
+    CERT_REVOCATION_UNKNOWN = "cert.revocation_unknown"
     CERT_CA_AS_SIGNER = "cert.ca_as_signer"
     CERT_INVALID = "cert.invalid"
     # cryptography (step 5)
@@ -62,6 +67,7 @@ class ReasonCode(StrEnum):
     COVERAGE_INCOMPLETE = "sig.coverage_incomplete"
     SIGNER_NOT_SENDER = "sig.signer_not_sender"
     SIGNER_UNBOUND = "sig.signer_unbound"
+    SIGNER_AMBIGUOUS = "sig.signer_ambiguous"  # the subject names several agency codes
     # CLI / caller errors
     ERROR = "sig.error"
 
@@ -91,6 +97,13 @@ class SignatureDetail:
     message: str
     signer_subject: str | None = None
     signer_serial: str | None = None
+    # what binds the signer to a sender (signing.binding, axis.signers): the certificate's
+    # SHA-256, issuer, issuer-and-serial key, implicit code and every code its subject names
+    signer_sha256: str | None = None
+    signer_issuer: str | None = None
+    signer_issuer_serial: str | None = None
+    signer_agency: str | None = None
+    signer_codes: tuple[str, ...] = ()
     issuer_chain: tuple[str, ...] = ()
     signature_method: str | None = None
     digest_methods: tuple[str, ...] = ()

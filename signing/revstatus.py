@@ -122,3 +122,89 @@ def status_of(
     return RevocationStatus(
         "good", "crl", f"not on CRL, thisUpdate {iso(r.this_update)} nextUpdate {nu}"
     )
+
+
+@dataclass(frozen=True)
+class RevocationFinding:
+    """A fact about one certificate of the chain that decides the verdict before pyhanko does."""
+
+    index: int  # position in the chain (0: the signer)
+    status: RevocationStatus
+    message: str
+
+
+def _name(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string()
+
+
+def _crl_facts(crl: CachedCrl) -> str:
+    nu = iso(crl.next_update) if crl.next_update else "-"
+    return f"thisUpdate {iso(crl.this_update)}, nextUpdate {nu}"
+
+
+def listed_revocation(
+    cache: RevocationCache, chain: Sequence[x509.Certificate], when: datetime
+) -> RevocationFinding | None:
+    """A certificate of the chain that a CRL held here lists as revoked at or before ``when``.
+
+    Checked on the newest CRL of each issuer *whatever its freshness*: a CRL past its nextUpdate
+    no longer proves a certificate good, but a serial it lists is still revoked (revocation is
+    final; a stale CRL must never turn a known revocation into "unknown" and let it pass under
+    soft-fail). The CRL's signature is verified against the issuer of the chain before it counts.
+    """
+    for i, (cert, issuer) in enumerate(itertools.pairwise(chain)):
+        crl = cache.newest_crl(cert.issuer.public_bytes())
+        if crl is None or cert.serial_number not in crl.revoked:
+            continue
+        revoked_at, reason = crl.revoked[cert.serial_number]
+        if when < revoked_at or not crl.signed_by(issuer):
+            continue
+        detail = f"revoked {iso(revoked_at)} reason {camel(reason)}"
+        stale = (
+            " (past its nextUpdate: a listed serial stays revoked)"
+            if crl.is_stale(cache.clock())
+            else ""
+        )
+        message = (
+            f"{_name(cert)} (serial {cert.serial_number:X}) was revoked {iso(revoked_at)}, "
+            f"reason {camel(reason)}, by the CRL of {_name(issuer)} ({_crl_facts(crl)}){stale}"
+        )
+        return RevocationFinding(i, RevocationStatus("revoked", "crl", detail), message)
+    return None
+
+
+def _covered(cert: x509.Certificate, revinfo: Sequence[CachedCrl | CachedOcsp]) -> bool:
+    issuer = cert.issuer.public_bytes()
+    for r in revinfo:
+        if isinstance(r, CachedCrl) and r.issuer_der == issuer:
+            return True
+        if isinstance(r, CachedOcsp) and r.serial == cert.serial_number:
+            return True
+    return False
+
+
+def stale_revocation(
+    cache: RevocationCache,
+    chain: Sequence[x509.Certificate],
+    revinfo: Sequence[CachedCrl | CachedOcsp],
+) -> RevocationFinding | None:
+    """The first certificate of the chain whose only revocation data is a CRL past nextUpdate.
+
+    Only for certificates that declare a CRL or OCSP location (as hard-fail judges) and that no
+    fresh data covers. Under hard-fail this refuses ``cert.revocation_unknown``; under soft-fail
+    it explains the signer's "unknown" status.
+    """
+    now = cache.clock()
+    for i, (cert, issuer) in enumerate(itertools.pairwise(chain)):
+        if not (crl_urls(cert) or ocsp_urls(cert)) or _covered(cert, revinfo):
+            continue
+        crl = cache.newest_crl(cert.issuer.public_bytes())
+        if crl is None or not crl.is_stale(now) or not crl.signed_by(issuer):
+            continue
+        message = (
+            f"the revocation status of {_name(cert)} (serial {cert.serial_number:X}) is unknown: "
+            f"the CRL held for {_name(issuer)} is past its nextUpdate ({_crl_facts(crl)}, "
+            f"checked at {iso(now)}) and no fresher CRL or OCSP answer is available"
+        )
+        return RevocationFinding(i, RevocationStatus("unknown", "crl", message), message)
+    return None

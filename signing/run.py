@@ -267,6 +267,7 @@ class Run:
             "location": item.where,
             "signer_subject": item.signer.subject if item.signer else None,
             "signer_serial": item.signer.serial if item.signer else None,
+            **_binding_fields(item.signer),
             "issuer_chain": tuple(self.certs.of(c).subject for c in path.chain[1:]) if path else (),
             "signature_method": alg.short_name(facts.signature_method),
             "digest_methods": tuple(alg.short_name(r.digest_method) for r in facts.references),
@@ -317,7 +318,12 @@ class Run:
                 return done(False, ReasonCode.CERT_WEAK_KEY, weak)
             try:
                 verify_with_key(
-                    item.element, item.facts, item.resolved, self._xmlsec_key(key), item.where
+                    item.element,
+                    item.facts,
+                    item.resolved,
+                    self._xmlsec_key(key),
+                    item.where,
+                    signer=key,
                 )
                 last = None
                 break
@@ -368,6 +374,20 @@ class Run:
         if isinstance(key, x509.Certificate):
             return self.certs.xmlsec_key(key)
         return xmlsec_key(key)
+
+
+def _binding_fields(signer: CertFacts | None) -> dict[str, Any]:
+    """The facts a sender binding is judged on (signing.binding; the axis does it, with the
+    admins' bindings, in the serving process: axis.signers)."""
+    if signer is None:
+        return {}
+    return {
+        "signer_sha256": signer.sha256 or None,
+        "signer_issuer": signer.issuer or None,
+        "signer_issuer_serial": signer.issuer_serial or None,
+        "signer_agency": signer.codes.implicit,
+        "signer_codes": signer.codes.named,
+    }
 
 
 def _path_of_node(node: etree._Element, root: etree._Element) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 import xmlsec
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
 
@@ -73,6 +73,37 @@ def _xmlsec_private_key(key: SigningKey) -> xmlsec.Key:
         serialization.NoEncryption(),
     )
     return xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatPem)
+
+
+def _spki(public: object) -> bytes:
+    assert isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey)
+    return public.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def check_key_pair(key: SigningKey, cert: x509.Certificate, location: str | None = "/") -> None:
+    """Refuse a private key that does not belong to the signer's certificate (``sign.key_mismatch``).
+
+    A signature made so verifies with no verifier -- they all check it against the certificate's
+    key -- so signing must stop here instead of writing a document nobody will accept.
+    """
+    public = cert.public_key()
+    same = isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey) and _spki(
+        key.public_key()
+    ) == _spki(public)
+    if same:
+        return
+    serial = format(cert.serial_number, "X")
+    digest = cert.fingerprint(hashes.SHA256()).hex()[:16]
+    raise SignError(
+        "sign.key_mismatch",
+        f"the private key ({alg.describe_key(key.public_key())}) does not belong to the "
+        f"certificate {cert.subject.rfc4514_string()} (serial {serial}, SHA-256 {digest}…; its "
+        f"public key: {alg.describe_key(public)}): a signature made with it would verify with no "
+        f"verifier; give the key of that certificate, or the certificate of that key",
+        location,
+    )
 
 
 def default_algorithm(key: SigningKey) -> str:
@@ -209,6 +240,16 @@ def sign(
     """
     if not chain:
         raise SignError("sign.no_certificate", "the signer's certificate is required")
+    check_key_pair(key, chain[0])
+    method = _uri(algorithm or default_algorithm(key), "signature algorithm")
+    mismatch = alg.key_mismatch(method, key.public_key())
+    if mismatch is not None:
+        raise SignError(
+            "sign.algorithm_key_mismatch",
+            f"the signature method {alg.short_name(method)} cannot be computed with "
+            f"{alg.describe_key(key.public_key())}; use "
+            f"{default_algorithm(key)} (the default for this key)",
+        )
     template = signature_template(
         tree,
         algorithm=algorithm or default_algorithm(key),

@@ -16,6 +16,7 @@ no result computed under an old trust set is ever served after a reload.
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,12 @@ _log = structlog.get_logger()
 def fingerprint_sha256(cert: x509.Certificate) -> str:
     """Upper-case hex SHA-256 of the DER encoding, the form the pins in SIGNATURES.md use."""
     return cert.fingerprint(hashes.SHA256()).hex().upper()
+
+
+def common_name(rfc4514: str) -> str | None:
+    """The CN of an RFC 4514 name string (``None`` when it has none), unescaped."""
+    match = re.search(r"(?:^|,)CN=((?:[^,\\]|\\.)*)", rfc4514)
+    return re.sub(r"\\(.)", r"\1", match.group(1)) if match else None
 
 
 def load_certificates(data: bytes, location: str) -> list[x509.Certificate]:

@@ -30,17 +30,21 @@ from types import TracebackType
 from typing import Any, TypeAlias, TypeVar
 
 import aiohttp
+from cryptography import x509
+from lxml import etree
 
 from edxml.xmlsafe import DEFAULT_LIMITS, XmlLimits
 from signing.certfacts import CertFactsCache
 from signing.certpath import PathPolicy, PathResult, PathValidator
+from signing.keyinfo import read_key_info
+from signing.locate import EDXML, PROFILES, element_path, locate
 from signing.pinned import PinnedKeys
 from signing.policy import SignaturePolicy
 from signing.report import ReasonCode, SignatureReport
-from signing.revocation import HttpRevocationFetcher, RevocationFetcher
+from signing.revocation import CrlFolder, HttpRevocationFetcher, RevocationFetcher
 from signing.run import Document, Prepared, Run, start
 from signing.truststore import TrustStore
-from signing.verdicts import logged, refused
+from signing.verdicts import logged, name_signer, refused
 
 Trust: TypeAlias = TrustStore | PathValidator | PinnedKeys
 T = TypeVar("T")
@@ -93,6 +97,36 @@ def _unreadable_certificate(run: Run, where: str, exc: Exception) -> SignatureRe
     )
 
 
+def _leaf_at(
+    root: etree._Element, location: str, policy: SignaturePolicy
+) -> x509.Certificate | None:
+    """The certificate in the KeyInfo of the signature a refusal points into, if it has one."""
+    found = locate(root, policy.profile)
+    for element in (*found.signatures, *found.misplaced):
+        where = element_path(element)
+        if location == where or location.startswith(where + "/"):
+            try:
+                return read_key_info(element, where).leaf
+            except Exception:  # an unreadable KeyInfo: the refusal says so on its own
+                return None
+    return None
+
+
+def _done(report: SignatureReport, root: etree._Element | None) -> SignatureReport:
+    """The report as returned: a refusal names its certificate (:func:`name_signer`), then it
+    is logged. A refusal before the details were built looks the certificate up in KeyInfo."""
+    if report.status != "invalid":
+        return logged(report)
+    leaf = None
+    if not report.signatures and root is not None:
+        policy = SignaturePolicy(profile=PROFILES.get(report.profile, EDXML))
+        leaf = _leaf_at(root, report.location, policy)
+    try:
+        return logged(name_signer(report, leaf))
+    except ValueError:  # a certificate whose name cannot be rendered: refuse without naming
+        return logged(report)
+
+
 class Verifier:
     """Verifies documents under one trust and one policy, reusing everything between documents.
 
@@ -100,7 +134,9 @@ class Verifier:
     for it under :func:`path_policy_for`), a ready :class:`PathValidator` (its own path policy and
     fetcher apply; the caller owns it), or :class:`PinnedKeys` (no path validation).
     ``fetcher`` fetches CRL/OCSP for the verifier's own validator (``None``: no network, offline
-    data only); it is the caller's, and is not closed here.
+    data only); it is the caller's, and is not closed here. ``crls`` is the folder of held CRLs
+    its validator reads (re-read when a file changes: how a worker sees a new CRL without a
+    restart).
 
     Synchronous use is for one thread at a time per verifier (cache misses are serialised on the
     private loop); the broker gives each worker process its own verifier.
@@ -112,6 +148,7 @@ class Verifier:
         policy: SignaturePolicy | None = None,
         fetcher: RevocationFetcher | None = None,
         *,
+        crls: CrlFolder | None = None,
         max_certificates: int = 4096,
     ) -> None:
         self.trust = trust
@@ -121,12 +158,14 @@ class Verifier:
         self._owns_validator = isinstance(trust, TrustStore)
         self.validator: PathValidator | None
         if isinstance(trust, PathValidator):
-            if fetcher is not None:
-                raise ValueError("a PathValidator brings its own fetcher; pass one or the other")
+            if fetcher is not None or crls is not None:
+                raise ValueError(
+                    "a PathValidator brings its own fetcher and CRL folder; pass one or the other"
+                )
             self.validator = trust
         elif isinstance(trust, TrustStore):
             self.validator = PathValidator(
-                trust, policy=path_policy_for(self.policy), fetcher=fetcher
+                trust, policy=path_policy_for(self.policy), fetcher=fetcher, crls=crls
             )
         else:
             self.validator = None
@@ -138,7 +177,12 @@ class Verifier:
 
     @classmethod
     def with_http_fetcher(
-        cls, trust: TrustStore, policy: SignaturePolicy | None = None, **fetcher_options: Any
+        cls,
+        trust: TrustStore,
+        policy: SignaturePolicy | None = None,
+        *,
+        crls: CrlFolder | None = None,
+        **fetcher_options: Any,
     ) -> Verifier:
         """A synchronous verifier that fetches CRL/OCSP over HTTP (network I/O).
 
@@ -153,7 +197,8 @@ class Verifier:
         try:
             session = loop.run_until_complete(_open_session())
             try:
-                verifier = cls(trust, policy, HttpRevocationFetcher(session, **fetcher_options))
+                fetcher = HttpRevocationFetcher(session, **fetcher_options)
+                verifier = cls(trust, policy, fetcher, crls=crls)
             except BaseException:  # bad options: nothing may leak
                 loop.run_until_complete(session.close())
                 raise
@@ -183,17 +228,17 @@ class Verifier:
         self._check_open()
         run, root, state = start(data_or_tree, self.policy, at, limits, self.certs)
         if isinstance(state, SignatureReport) or root is None:
-            return logged(state)  # type: ignore[arg-type]
+            return _done(state, root)  # type: ignore[arg-type]
         missing = _missing_certificate(run, state, self.pinned)
         if missing is not None:
-            return logged(missing)
+            return _done(missing, root)
         paths: list[PathResult | None] = []
         for item in state:
             try:
                 paths.append(self._path_sync(run, item))
             except Exception as exc:  # the path builder choked on an attacker's certificate
-                return logged(_unreadable_certificate(run, item.where, exc))
-        return logged(run.finish(root, state, paths, self.pinned))
+                return _done(_unreadable_certificate(run, item.where, exc), root)
+        return _done(run.finish(root, state, paths, self.pinned), root)
 
     async def verify_async(
         self,
@@ -206,10 +251,10 @@ class Verifier:
         self._check_open()
         run, root, state = start(data_or_tree, self.policy, at, limits, self.certs)
         if isinstance(state, SignatureReport) or root is None:
-            return logged(state)  # type: ignore[arg-type]
+            return _done(state, root)  # type: ignore[arg-type]
         missing = _missing_certificate(run, state, self.pinned)
         if missing is not None:
-            return logged(missing)
+            return _done(missing, root)
         paths: list[PathResult | None] = []
         for item in state:
             leaf = item.keys.leaf
@@ -219,8 +264,8 @@ class Verifier:
             try:
                 paths.append(await self.validator.validate(leaf, item.keys.others, at=run.at))
             except Exception as exc:  # as in verify(): never raise on hostile input
-                return logged(_unreadable_certificate(run, item.where, exc))
-        return logged(run.finish(root, state, paths, self.pinned))
+                return _done(_unreadable_certificate(run, item.where, exc), root)
+        return _done(run.finish(root, state, paths, self.pinned), root)
 
     def _path_sync(self, run: Run, item: Prepared) -> PathResult | None:
         """The path of one signer: from the cache, else validated on the private loop."""
@@ -321,6 +366,7 @@ def verify(
     policy: SignaturePolicy | None = None,
     fetcher: RevocationFetcher | None = None,
     limits: XmlLimits = DEFAULT_LIMITS,
+    crls: CrlFolder | None = None,
 ) -> SignatureReport:
     """Verify one document with a verifier built for this call and closed after it.
 
@@ -328,5 +374,5 @@ def verify(
     keeps a :class:`Verifier`. A ``fetcher`` bound to an event loop (an
     :class:`HttpRevocationFetcher`) needs :meth:`Verifier.verify_async` on that loop.
     """
-    with Verifier(trust, policy, fetcher) as verifier:
+    with Verifier(trust, policy, fetcher, crls=crls) as verifier:
         return verifier.verify(data_or_tree, at=at, limits=limits)

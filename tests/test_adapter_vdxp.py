@@ -473,19 +473,59 @@ def test_agency_lists_come_from_the_registry_with_stable_ids(systems: dict[str, 
     assert not [i for i in batch.issues if i.severity == "error"]
 
 
-def test_register_and_delete_agency_answer_not_in_this_version(systems: dict[str, System]) -> None:
+def test_register_agency_makes_a_proposal_an_admin_approves_and_delete_is_refused(
+    systems: dict[str, System], axis: RunningAxis
+) -> None:
     client = systems["H38"].vdxp
     registered = client.register_agency(
-        {"id": "", "pcode": "000.00.00.H38", "code": "000.00.99.H38", "name": "Sở thử"}
+        {
+            "id": "",
+            "pcode": agency_id("000.00.00.H38"),  # the parent as our lists name it
+            "code": "000.00.98.H38",
+            "name": "Trung tâm Phục vụ hành chính công tỉnh Lào Cai",
+            "mail": "tthcc@laocai.gov.vn",
+            "mobile": "0214 3840 888",
+            "fax": "",
+        }
     )
-    deleted = client.delete_agency("000.00.99.H38")
-    for reply in (registered, deleted):
-        assert (reply.http_status, reply.body["status"], reply.body["ErrorCode"]) == (
-            200,
-            "FAIL",
-            "6",
-        )
-        assert "proposals need an admin; not in this version" in reply.body["ErrorDesc"]
+    assert registered.http_status == 200
+    assert registered.ok, registered.body
+    proposal = registered.body["data"]
+    assert (proposal["state"], proposal["version"]) == ("pending", None)
+    admin = axis.add_system("vdxp-admin", (), role="admin")
+    listed = admin.request("GET", "/v1/registry/proposals", query={"state": "pending"}).json()
+    mine = next(p for p in listed["items"] if p["id"] == proposal["proposalId"])
+    assert mine["proposed_by"] == "laocai-vdxp"
+    assert mine["agency"]["parent"] == "000.00.00.H38"
+    assert mine["agency"]["contact"] == {
+        "email": "tthcc@laocai.gov.vn",
+        "phone": "0214 3840 888",
+    }
+    approved = admin.request(
+        "POST",
+        f"/v1/registry/proposals/{proposal['proposalId']}/approve",
+        b"{}",
+        content_type="application/json",
+    )
+    assert approved.status == 200, approved.body
+    rows = {r["code"]: r for r in client.get_agencies_list().body["data"]}
+    assert rows["000.00.98.H38"]["name"] == "Trung tâm Phục vụ hành chính công tỉnh Lào Cai"
+    assert rows["000.00.98.H38"]["pid"] == agency_id("000.00.00.H38")
+
+    outside = client.register_agency(
+        {"id": "", "pcode": "laocai-vdxp", "code": "000.00.98.H63", "name": "Sở của tỉnh khác"}
+    )
+    assert (outside.body["status"], outside.body["ErrorCode"]) == ("FAIL", "5")
+    assert outside.body["ErrorDesc"].startswith("auth.not_your_code:")
+    unnamed = client.register_agency({"id": "", "pcode": "", "code": "000.00.97.H38"})
+    assert (unnamed.body["status"], unnamed.body["ErrorCode"]) == ("FAIL", "2")
+    deleted = client.delete_agency("000.00.98.H38")
+    assert (deleted.http_status, deleted.body["status"], deleted.body["ErrorCode"]) == (
+        200,
+        "FAIL",
+        "6",
+    )
+    assert "not in this version" in deleted.body["ErrorDesc"]
 
 
 # --- the sealed keys ----------------------------------------------------------------------------

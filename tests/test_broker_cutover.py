@@ -64,12 +64,12 @@ def test_documents_follow_the_succession_at_midnight_without_a_refusal(
         assert reply.status == 202, reply.body  # none refused, before or after midnight
         body = reply.json()
         sent.append((running.clock.now(), body["message_id"], body["recipients"][0]["code"]))
-        # Yên Bái's system fetches every other document while it still receives
-        if len(sent) % 2 == 0:
-            for item in yen_bai.inbox().json()["items"]:
-                if item["state"] == "pending":
-                    assert yen_bai.fetch(item["message_id"]).status == 200
-                    fetched_by_h63.add(item["message_id"])
+        # Yên Bái's system fetches every other document sent to it (the odd ones stay pending,
+        # whatever the machine's speed, so some are always left to move at midnight)
+        early = running.clock.now() < MIDNIGHT - dt.timedelta(seconds=1)
+        if len(sent) % 2 == 0 and early and body["recipients"][0]["code"] == "000.00.00.H63":
+            assert yen_bai.fetch(body["message_id"]).status == 200
+            fetched_by_h63.add(body["message_id"])
     before = [s for s in sent if s[0] < MIDNIGHT - dt.timedelta(seconds=1)]
     after = [s for s in sent if s[0] > MIDNIGHT + dt.timedelta(seconds=1)]
     assert len(before) >= 3

@@ -71,9 +71,15 @@ def test_plan_reports_each_kind_of_change_without_changing_anything() -> None:
     text = result.format()
     assert "renamed" in text
     assert "'Văn phòng UBND' -> 'Văn phòng UBND tỉnh'" in text
-    assert "[succession.unknown_code] 000.00.00.H22" in text
+    assert "line 7: [succession.unknown_code] 000.00.00.H22" in text
 
-    updated = apply(registry, result, "ops", "official list")
+    # all or nothing: a conflict refuses the whole list, naming its line
+    with pytest.raises(SyncError) as refused:
+        apply(registry, result, "ops", "official list")
+    assert refused.value.code == "sync.refused"
+    assert "line 7" in refused.value.message
+    assert [p.lines for p in result.problems()] == [(7,)]
+    updated = apply(registry, result, "ops", "official list", partial=True)
     assert updated.version == 2
     assert updated.info.author == "ops"
     office = updated.get("000.00.01.H38", NOW)
@@ -86,7 +92,7 @@ def test_plan_reports_each_kind_of_change_without_changing_anything() -> None:
     again = plan(updated, batch, now=NOW)
     assert again.is_noop
     assert again.summary()["changes"] == 0
-    assert apply(updated, again, "ops", "official list") is updated
+    assert apply(updated, again, "ops", "official list", partial=True) is updated
 
 
 def test_scheduled_rename_keeps_history_and_takes_effect_at_the_instant() -> None:
@@ -142,7 +148,7 @@ def test_overlapping_dated_record_is_a_conflict_not_a_guess() -> None:
     result = plan(registry, batch)
     assert [c.code for c in result.conflicts] == ["agency.overlap"]
     assert result.summary()["added"] == 1
-    updated = apply(registry, result, "ops", "re-use")
+    updated = apply(registry, result, "ops", "re-use", partial=True)
     assert updated.resolve("XA-00004", BEFORE).agency.name == "Phường Trúc Bạch"  # type: ignore[union-attr]
     assert updated.resolve("XA-00004", AFTER).agency.name == "Phường Ba Đình"  # type: ignore[union-attr]
 
@@ -197,9 +203,10 @@ def test_vdxp_deletion_closes_at_its_date_and_duplicates_conflict() -> None:
     )
     result = plan(registry, read_text(text, "units.json"), now=NOW)
     assert result.summary()["closed"] == 1
-    assert result.summary()["added"] == 1
     assert [c.code for c in result.conflicts] == ["agency.duplicate"]
-    updated = apply(registry, result, "ops", "axis sync")
+    assert result.conflicts[0].lines == (2, 3)  # the items, both named
+    assert result.summary()["added"] == 0  # neither of the two names is applied
+    updated = apply(registry, result, "ops", "axis sync", partial=True)
     assert updated.resolve("000.00.00.H63", AFTER).status == "closed_no_successor"
     assert updated.resolve("000.00.00.H63", BEFORE).status == "active"
 

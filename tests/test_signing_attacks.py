@@ -249,8 +249,15 @@ def test_keyinfo_certificate_swapped_for_another_trusted_one(
 ) -> None:
     der = test_pki.official_ecdsa_p256.cert.public_bytes(serialization.Encoding.DER)
     report = verify(_swap_certificate(signed, der), trust=trust)
-    assert report.reason in (ReasonCode.SIGNATURE_INVALID, ReasonCode.MALFORMED)
+    # an RSA signature with an ECDSA certificate: refused in words, not "failed to verify"
+    assert report.reason is ReasonCode.ALGORITHM_KEY_MISMATCH
+    assert "ECDSA P-256 key" in report.message
     assert not report.valid
+    # another RSA certificate of the same CA: the value does not verify with its key
+    der = test_pki.agency_rsa3072.cert.public_bytes(serialization.Encoding.DER)
+    report = verify(_swap_certificate(signed, der), trust=trust)
+    assert report.reason is ReasonCode.SIGNATURE_INVALID
+    assert "RSA-3072 key" in report.message
 
 
 def test_keyvalue_beside_the_certificate_names_another_key(

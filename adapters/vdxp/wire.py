@@ -21,7 +21,7 @@ answers with, so one refusal reads the same through both APIs.
 "4"   routing: ``route.*``, ``auth.not_sender`` (the caller may not send for the From)
 "5"   not found or not yours: ``message.not_found``, ``message.withdrawn``,
       ``ack.not_recipient``, ``auth.not_your_code``
-"6"   not in this version: ``vdxp.not_supported`` (registerAgency, deleteAgency),
+"6"   not in this version: ``vdxp.not_supported`` (deleteAgency),
       ``vdxp.unknown_operation``, ``vdxp.method``
 "7"   busy, retry in a second: ``intake.busy``
 "9"   the axis failed: ``internal.error`` (with the incident id that is in the log)

@@ -38,6 +38,22 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory in MiB of a process and all its descendants (the serving processes and
+    their intake workers)."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        total += rss_mib(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+    return total
+
+
 def rss_mib(pid: int) -> float:
     """A process's resident memory in MiB (0 once it is gone)."""
     try:

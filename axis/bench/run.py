@@ -17,9 +17,9 @@ from axis.bench.load import (
     cpu_busy,
     free_port,
     intake_stages,
-    rss_mib,
     run_ceiling,
     run_load,
+    tree_rss_mib,
     wait_healthy,
 )
 from axis.bench.workload import prepare
@@ -27,14 +27,16 @@ from axis.bench.workload import prepare
 
 @dataclass(frozen=True)
 class BenchSettings:
-    """How big a run is: agencies, documents per phase, concurrent senders, intake workers,
-    store URL (None: the embedded SQLite store)."""
+    """How big a run is: agencies, documents per phase, concurrent senders, serving processes
+    (``axis serve --workers``), intake workers per serving process, store URL (None: the
+    embedded SQLite store)."""
 
     agencies: int = 20
     documents: int = 1500
     senders: int = 32
     intake_workers: int = 2
     store: str | None = None
+    serve_workers: int = 1
 
 
 async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]:
@@ -58,7 +60,10 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             "AXIS_PORT": str(port),
             **({"AXIS_STORE": settings.store} if settings.store else {}),
         }
-        server = subprocess.Popen([sys.executable, "-m", "axis.cli", "serve"], env=env)
+        command = [sys.executable, "-m", "axis.cli", "serve"]
+        if settings.serve_workers > 1:
+            command += ["--workers", str(settings.serve_workers)]
+        server = subprocess.Popen(command, env=env)
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_healthy(base)
@@ -72,7 +77,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             say(f"half rate: {len(half)} documents at {target:.0f}/s")
             half_rate = await run_load(base, workload, half, settings.senders, target)
             stages = await intake_stages(base, workload.auditor)
-            rss = rss_mib(server.pid)
+            rss = tree_rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait()
@@ -87,6 +92,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "store": settings.store or "sqlite (embedded, WAL, synchronous=FULL, group commit)",
         "agencies": settings.agencies,
         "senders": settings.senders,
+        "serve_workers": settings.serve_workers,
         "intake_workers": settings.intake_workers,
         "document_bytes": len(full[0][1]),
         "warm_up": warm["documents"],
@@ -95,7 +101,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "ceiling_per_second": ceiling,
         "share_of_ceiling": round(result["accepted_per_second"] / ceiling, 2),
         "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
-        "server_rss_mib": round(rss, 1),
+        "server_rss_mib": round(rss, 1),  # every serving process and intake worker
         "intake_ms_by_stage": stages,
     }
 

@@ -31,6 +31,7 @@ def _bench(args: argparse.Namespace) -> int:
         senders=args.senders,
         intake_workers=args.intake_workers,
         store=args.store,
+        serve_workers=args.serve_workers,
     )
 
     def say(text: str) -> None:
@@ -57,7 +58,18 @@ def register(sub: Any) -> None:
         "--documents", type=_positive, default=defaults.documents, help="per phase (full, half)"
     )
     parser.add_argument("--senders", type=_positive, default=defaults.senders)
-    parser.add_argument("--intake-workers", type=_positive, default=defaults.intake_workers)
+    parser.add_argument(
+        "--serve-workers",
+        type=_positive,
+        default=defaults.serve_workers,
+        help="serving processes (axis serve --workers)",
+    )
+    parser.add_argument(
+        "--intake-workers",
+        type=_positive,
+        default=defaults.intake_workers,
+        help="intake worker processes per serving process",
+    )
     parser.add_argument("--store", default=None, help="redis://… (default: embedded sqlite)")
     parser.add_argument("--out", type=Path, default=None, help="write the result JSON (+ PNG)")
     parser.set_defaults(handler=_bench)

@@ -1,4 +1,4 @@
-"""CLI group ``pki``: build a test PKI, serve its CRL/OCSP, check a certificate path.
+"""CLI group ``pki``: build a test PKI, serve its CRL/OCSP, check a certificate path, hold CRLs.
 
 * ``axis pki init DIR [--base-url URL]`` -- a complete throw-away test PKI (see :mod:`signing.pki`).
 * ``axis pki serve DIR [--host H] [--port P]`` -- its CRL/OCSP responder on loopback, for demos.
@@ -7,7 +7,11 @@
   defaults (trust directory, revocation mode, SHA-1 chains) are the configuration's
   (``AxisConfig.from_env()``), explicit flags override them, and ``--at`` is read by
   :func:`axis.commands.parse_at` (a time without offset is Vietnam time). A bad ``AXIS_*`` value
-  exits 2.
+  exits 2. It reads the CRLs the axis holds, like the intake.
+* ``axis pki crl import FILE [--trust DIR]`` -- install a CRL into ``$AXIS_HOME/crl`` (air-gapped
+  deployments), where every intake worker picks it up without a restart; refused (exit 1, with a
+  ``crl.*`` code) unless a trusted CA signed it and it is not older than the CRL held for that CA.
+* ``axis pki crl list`` -- the CRLs held: issuer, thisUpdate, nextUpdate, age, past nextUpdate.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -117,25 +122,33 @@ def _port_of(url: str) -> int:
     return urlsplit(url).port or 80
 
 
+def _config(args: argparse.Namespace) -> AxisConfig:
+    """The configuration, with ``--trust`` (a trust folder or an ``axis pki init`` folder)."""
+    config = AxisConfig.from_env()
+    trust = getattr(args, "trust", None)
+    return config.with_overrides(trust_dir=Path(trust)) if trust else config
+
+
 def _check(args: argparse.Namespace) -> int:
     import aiohttp
 
+    from axis.resources import build_trust, crl_directories
     from signing.certpath import PathPolicy, PathResult, PathValidator, describe_result
-    from signing.revocation import HttpRevocationFetcher
-    from signing.truststore import TrustStore, TrustStoreError, load_certificates
+    from signing.revocation import CrlFolder, HttpRevocationFetcher
+    from signing.truststore import TrustStoreError, load_certificates
 
     try:
-        config = AxisConfig.from_env()
+        config = _config(args)
     except ConfigError as exc:
         print(f"error {exc.code} at {exc.name}: {exc.message}", file=sys.stderr)
         return 2
-    trust_dir = Path(args.trust) if args.trust else config.trust_dir
     try:
         certs = load_certificates(Path(args.certificate).read_bytes(), args.certificate)
-        trust = TrustStore.from_directory(trust_dir) if trust_dir else TrustStore.default()
+        trust = build_trust(config)
     except (TrustStoreError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    crls = CrlFolder(crl_directories(config))
     policy = PathPolicy(
         revocation=cast(RevocationMode, args.revocation or config.revocation),
         allow_sha1_chain=config.allow_sha1 if args.legacy_sha1 is None else args.legacy_sha1,
@@ -143,12 +156,12 @@ def _check(args: argparse.Namespace) -> int:
 
     async def check() -> PathResult:
         if not args.fetch:
-            return await PathValidator(trust, policy=policy).validate(
+            return await PathValidator(trust, policy=policy, crls=crls).validate(
                 certs[0], certs[1:], at=args.at
             )
         async with aiohttp.ClientSession() as session:  # this command's one session
             fetcher = HttpRevocationFetcher(session)
-            validator = PathValidator(trust, policy=policy, fetcher=fetcher)
+            validator = PathValidator(trust, policy=policy, fetcher=fetcher, crls=crls)
             return await validator.validate(certs[0], certs[1:], at=args.at)
 
     result = asyncio.run(check())
@@ -165,8 +178,98 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _iso(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "-"
+
+
+def _crl_import(args: argparse.Namespace) -> int:
+    from axis.resources import HOME_CRL_DIR, build_trust
+    from signing.revocation import CrlError, install_crl
+    from signing.revocation.install import describe_crl
+    from signing.truststore import TrustStoreError
+
+    try:
+        config = _config(args)
+        trust = build_trust(config)
+        data = Path(args.file).read_bytes()
+    except ConfigError as exc:
+        print(f"error {exc.code} at {exc.name}: {exc.message}", file=sys.stderr)
+        return 2
+    except TrustStoreError as exc:
+        print(f"error {exc.code} at {exc.location}: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error crl.unreadable at {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    directory = config.home / HOME_CRL_DIR
+    try:
+        installed = install_crl(data, directory, trust, location=args.file, source="import")
+    except CrlError as exc:
+        if args.json:
+            print(json.dumps({"installed": False, **exc.to_dict()}, ensure_ascii=False, indent=2))
+        print(f"refused {exc.code} at {exc.location}: {exc.message}", file=sys.stderr)
+        return 1
+    crl = installed.held.crl
+    now = datetime.now(UTC)
+    if args.json:
+        out = {
+            "installed": installed.changed,
+            "issuer": crl.issuer,
+            "issuer_sha256": installed.issuer_fingerprint,
+            "this_update": _iso(crl.this_update),
+            "next_update": _iso(crl.next_update),
+            "number": crl.number,
+            "revoked": len(crl.revoked),
+            "file": str(installed.held.path),
+            "past_next_update": crl.is_stale(now),
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    verb = "installed" if installed.changed else "already held"
+    print(f"{verb}: CRL of {crl.issuer}")
+    print(f"  {describe_crl(crl)}, {len(crl.revoked)} revoked serial(s)")
+    print(f"  signed by the trusted CA certificate SHA-256 {installed.issuer_fingerprint}")
+    print(f"  file {installed.held.path}")
+    if installed.replaced is not None and installed.changed:
+        print(f"  replaces the CRL of {describe_crl(installed.replaced)}")
+    if crl.is_stale(now):
+        print(
+            f"warning: this CRL is past its nextUpdate ({_iso(crl.next_update)}): the serials it "
+            f"lists are refused cert.revoked, and under hard-fail every other certificate of "
+            f"this CA is refused cert.revocation_unknown until a newer CRL is imported"
+        )
+    return 0
+
+
+def _crl_list(args: argparse.Namespace) -> int:
+    from axis.crl_refresh import crl_states
+    from axis.resources import crl_directories
+    from signing.revocation import CrlFolder
+
+    try:
+        config = _config(args)
+    except ConfigError as exc:
+        print(f"error {exc.code} at {exc.name}: {exc.message}", file=sys.stderr)
+        return 2
+    directories = crl_directories(config)
+    states = crl_states(CrlFolder(directories), datetime.now(UTC))
+    if args.json:
+        print(json.dumps([s.as_dict() for s in states], ensure_ascii=False, indent=2))
+        return 0
+    if not states:
+        print(f"no CRL held in {', '.join(str(d) for d in directories)}")
+    for state in states:
+        flag = "  PAST nextUpdate" if state.past_next_update else ""
+        print(f"{state.issuer}{flag}")
+        print(
+            f"  thisUpdate {_iso(state.this_update)}  nextUpdate {_iso(state.next_update)}  "
+            f"age {state.age_seconds:.0f}s  revoked {state.revoked}  {state.file}"
+        )
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Adds ``pki init``, ``pki serve`` and ``pki check``."""
+    """Adds ``pki init``, ``pki serve``, ``pki check`` and ``pki crl import|list``."""
     pki = sub.add_parser("pki", help="test PKI, revocation responder, certificate path checks")
     pki_sub = pki.add_subparsers(dest="pki_command", required=True, metavar="SUBCOMMAND")
 
@@ -206,6 +309,24 @@ def register(sub: Any) -> None:
     )
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.set_defaults(handler=_check)
+
+    crl = pki_sub.add_parser("crl", help="CRLs held in $AXIS_HOME/crl (air-gapped revocation)")
+    crl_sub = crl.add_subparsers(dest="crl_command", required=True, metavar="SUBCOMMAND")
+    crl_import = crl_sub.add_parser(
+        "import",
+        help="install a CRL a trusted CA signed into $AXIS_HOME/crl (workers pick it up)",
+    )
+    crl_import.add_argument("file", metavar="FILE", help="the CRL, DER or PEM")
+    crl_import.add_argument(
+        "--trust",
+        help="trust directory whose CAs may sign CRLs, or an 'axis pki init' folder (default: "
+        "AXIS_TRUST_DIR, else $AXIS_HOME/trust, else the shipped VGCA anchors)",
+    )
+    crl_import.add_argument("--json", action="store_true", help="machine-readable output")
+    crl_import.set_defaults(handler=_crl_import)
+    crl_list = crl_sub.add_parser("list", help="the CRLs held: issuer, validity, age")
+    crl_list.add_argument("--json", action="store_true", help="machine-readable output")
+    crl_list.set_defaults(handler=_crl_list)
 
 
 GROUP = CommandGroup(name="pki", register=register)

@@ -1,4 +1,5 @@
-"""CLI group ``registry``: resolve, show, search, diff, export and import the agency registry.
+"""CLI group ``registry``: resolve, show, search, diff, export and import the agency registry, and
+change it one agency at a time (add, rename, close, succeed, reopen: ``registry_edit``).
 
 Every command works against the deployment's store (``axis.resources.open_store`` with the
 configuration of the environment; ``--home`` overrides its home). The first command against an
@@ -19,7 +20,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from axis.commands import CommandGroup, parse_at
+from axis.commands import CommandGroup, parse_at, registry_edit
+from axis.commands.registry_edit import default_author
 from axis.commands.registry_import import import_list
 from axis.commands.registry_shared import (
     load_all,
@@ -28,6 +30,7 @@ from axis.commands.registry_shared import (
     print_json,
 )
 from axis.commands.store_access import add_store_options
+from axis.registry_admin import resolution_dict
 from registry.model import (
     VN_TZ,
     Agency,
@@ -37,7 +40,6 @@ from registry.model import (
     succession_to_dict,
     version_info_to_dict,
 )
-from registry.resolution import Resolution
 from registry.store import RegistryStore
 from registry.versions import VersionError, diff, registry_at_version
 
@@ -69,17 +71,7 @@ def _interval(agency: Agency) -> str:
 # --- the store ----------------------------------------------------------------------------------
 
 
-def _resolution_dict(res: Resolution) -> dict[str, Any]:
-    return {
-        "requested": res.requested,
-        "at": res.at.isoformat(),
-        "status": res.status,
-        "ok": res.ok,
-        "agency": None if res.agency is None else agency_to_dict(res.agency),
-        "hops": [hop.to_dict() for hop in res.hops],
-        "candidates": list(res.candidates),
-        "last_known": None if res.last_known is None else agency_to_dict(res.last_known),
-    }
+_resolution_dict = resolution_dict
 
 
 _STATUS_TEXT = {
@@ -305,7 +297,8 @@ def _version_number(text: str) -> int:
 
 
 def register(sub: Any) -> None:
-    """Adds ``axis registry {import,resolve,show,search,diff,export}``."""
+    """Adds ``axis registry {import,resolve,show,search,diff,export}`` and the single changes
+    ``add, rename, close, succeed, reopen`` (:mod:`axis.commands.registry_edit`)."""
     parser = sub.add_parser("registry", help="the agency registry: codes, successors, sync")
     cmds = parser.add_subparsers(dest="registry_command", required=True, metavar="SUBCOMMAND")
 
@@ -350,10 +343,18 @@ def register(sub: Any) -> None:
     p.add_argument("--format", default=None, help="source format (default: detected)")
     p.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     p.add_argument("--effective", type=parse_at, default=None, help="when the changes take effect")
-    p.add_argument("--author", default="cli", help="who makes this change (for the change log)")
+    p.add_argument(
+        "--partial",
+        action="store_true",
+        help="apply what can be applied and list what is left out (default: all or nothing)",
+    )
+    p.add_argument(
+        "--author", default=default_author(), help="who makes this change (default cli:<login>)"
+    )
     p.add_argument("--reason", default="", help="why (for the change log)")
     _common(p)
     p.set_defaults(handler=on_store(import_list))
+    registry_edit.register(cmds)
 
 
 GROUP = CommandGroup(name="registry", register=register)

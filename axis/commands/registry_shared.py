@@ -58,7 +58,9 @@ async def load_codes(store: RegistryStore, codes: list[str]) -> Registry:
     return Registry.empty() if registry is None else registry
 
 
-StoreCommand = Callable[[argparse.Namespace, RegistryStore], Awaitable[int]]
+StoreCommand = Callable[[argparse.Namespace, Store], Awaitable[int]]
+"""A command on the deployment's store (the registry's reads need only its RegistryStore side;
+the changes also append audit events)."""
 
 
 def on_store(command: StoreCommand) -> Callable[[argparse.Namespace], int]:

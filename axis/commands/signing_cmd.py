@@ -1,16 +1,22 @@
 """CLI group ``sign/verify``: sign an edXML document, verify a signed document.
 
-* ``axis sign FILE --key KEY --cert CERT [--chain PEM] [--algorithm A]`` -- the signed document on
-  stdout (enveloped, whole-document, last child of ``edXMLHeader``).
-* ``axis verify FILE [--trust DIR] [--at WHEN] [--json] [--profile P] [policy switches]`` -- the
-  report; exit 0 accepted under the policy (valid, or absent where the policy allows it), 1
-  refused (invalid, or absent while required), 2 error (unreadable input, bad arguments, a bad
-  ``AXIS_*`` value, unusable trust directory).
+* ``axis sign FILE --key KEY --cert CERT [--chain PEM] [--algorithm A] [-o OUT]`` -- the signed
+  document on stdout or in OUT (enveloped, whole-document, last child of ``edXMLHeader``).
+* ``axis verify FILE [--trust DIR] [--crl FILE] [--at WHEN] [--json] [--profile P] [policy
+  switches]`` -- the report; exit 0 accepted under the policy (valid, or absent where the policy
+  allows it), 1 refused (invalid, or absent while required), 2 error (unreadable input, bad
+  arguments, a bad ``AXIS_*`` value, unusable trust directory or CRL file).
+
+``axis sign`` refuses a key that does not belong to the certificate (``sign.key_mismatch``, exit
+2, nothing written): such a signature would verify with no verifier.
 
 ``axis verify`` judges a document the way the axis's intake does: its defaults are the
 configuration's (``AxisConfig.from_env()``: trust directory, signature mode, SHA-1, revocation,
-sender binding, XML limits) and every explicit flag overrides one of them. ``--at`` is read by
-:func:`axis.commands.parse_at` (a time without offset is Vietnam time, UTC+7), as everywhere.
+sender binding, XML limits), it reads the CRLs the axis holds (``$AXIS_HOME/crl``), and every
+explicit flag overrides one of them. ``--trust`` takes a trust folder or the folder ``axis pki
+init`` made (its ``trust/`` and ``crl/``); the profile is recognised from the root element unless
+``--profile`` says otherwise. ``--at`` is read by :func:`axis.commands.parse_at` (a time without
+offset is Vietnam time, UTC+7), as everywhere.
 """
 
 from __future__ import annotations
@@ -28,8 +34,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from axis.commands import CommandGroup, parse_at
 from axis.config import AxisConfig, ConfigError
-from signing.locate import PROFILES
-from signing.policy import REVOCATION_MODES, SIGNATURE_MODES, SignaturePolicy
+from signing.locate import EDXML, PROFILES, SignatureProfile
+from signing.policy import (
+    REVOCATION_MODES,
+    SIGNATURE_MODES,
+    SignaturePolicy,
+    recognise_profile,
+)
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 
@@ -57,6 +68,7 @@ def _sign(args: argparse.Namespace) -> int:
     from edxml.errors import EdxmlError
     from edxml.xmlsafe import parse_xml
     from signing import SigningError, sign
+    from signing.sign import check_key_pair
 
     try:
         key = serialization.load_pem_private_key(Path(args.key).read_bytes(), password=None)
@@ -66,6 +78,10 @@ def _sign(args: argparse.Namespace) -> int:
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         return _error("sign.key_type", "only RSA and ECDSA keys sign", args.key)
     try:
+        check_key_pair(key, chain[0], f"{args.key} / {args.cert}")
+    except SigningError as exc:
+        return _error(exc.code, exc.message, exc.location)
+    try:
         tree = parse_xml(_read(args.file))
         sign(tree, key, chain, algorithm=args.algorithm, digest=args.digest)
     except OSError as exc:
@@ -74,7 +90,18 @@ def _sign(args: argparse.Namespace) -> int:
         return _error(exc.code, exc.message, exc.location)
     except SigningError as exc:
         return _error(exc.code, exc.message, exc.location)
-    sys.stdout.buffer.write(etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    signed = etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
+    if args.output:  # whole or not at all: a temporary file renamed into place
+        target = Path(args.output)
+        temporary = target.with_name(f".{target.name}.tmp")
+        try:
+            temporary.write_bytes(signed)
+            temporary.replace(target)
+        except OSError as exc:
+            temporary.unlink(missing_ok=True)
+            return _error("sign.unwritable", str(exc), args.output)
+        return EXIT_VALID
+    sys.stdout.buffer.write(signed)
     sys.stdout.buffer.flush()
     return EXIT_VALID
 
@@ -92,6 +119,7 @@ def _print_report(report: Any) -> None:
             ("verdict", f"{'valid' if detail.valid else 'invalid'} ({detail.reason})"),
             ("signer", detail.signer_subject or "-"),
             ("serial", detail.signer_serial or "-"),
+            ("sha-256", detail.signer_sha256 or "-"),
             ("issuers", " <- ".join(detail.issuer_chain) or "-"),
             (
                 "algorithms",
@@ -115,17 +143,19 @@ def _print_report(report: Any) -> None:
             print(f"  {label:<11} {value}")
 
 
-def _policy(args: argparse.Namespace, config: AxisConfig) -> SignaturePolicy:
+def _policy(
+    args: argparse.Namespace, config: AxisConfig, profile: SignatureProfile
+) -> SignaturePolicy:
     """The configuration's signature policy with this command's explicit flags applied."""
 
     def flag(value: Any, default: Any) -> Any:
         return default if value is None else value
 
-    edxml = args.profile == "edxml"
+    edxml = profile is EDXML
     return replace(
         config.signature_policy(),
         mode=flag(args.mode, config.signature_mode),
-        profile=PROFILES[args.profile],
+        profile=profile,
         allow_sha1=flag(args.allow_sha1, config.allow_sha1),
         revocation=flag(args.revocation, config.revocation),
         require_sender_binding=edxml and flag(args.sender_binding, config.require_sender_binding),
@@ -133,27 +163,65 @@ def _policy(args: argparse.Namespace, config: AxisConfig) -> SignaturePolicy:
     )
 
 
+def _document(
+    data: bytes, args: argparse.Namespace, config: AxisConfig
+) -> tuple[bytes | Any, SignatureProfile]:
+    """The document to verify and its profile: ``--profile``, else recognised from the root
+    element (parsed once, hardened, under the configured limits; a document that does not parse
+    goes on as bytes and the verifier words the refusal)."""
+    from edxml.errors import EdxmlError
+    from edxml.xmlsafe import parse_xml
+
+    if args.profile:
+        return data, PROFILES[args.profile]
+    try:
+        tree = parse_xml(data, config.xml_limits())
+    except EdxmlError:
+        return data, EDXML
+    return tree, recognise_profile(tree.getroot())
+
+
 def _verify(args: argparse.Namespace) -> int:
-    from signing import TrustStore, Verifier
+    from axis.resources import build_trust, crl_directories
+    from signing import Verifier
+    from signing.revocation import CrlFolder, RevocationFetchError, read_held
     from signing.truststore import TrustStoreError
 
     try:
         config = AxisConfig.from_env()
-        policy = _policy(args, config)
+        if args.trust:
+            config = config.with_overrides(trust_dir=Path(args.trust))
     except ConfigError as exc:
         return _error(exc.code, exc.message, exc.name)
-    trust_dir = Path(args.trust) if args.trust else config.trust_dir
     try:
-        trust = TrustStore.from_directory(trust_dir) if trust_dir else TrustStore.default()
+        trust = build_trust(config)
     except TrustStoreError as exc:
         return _error(exc.code, exc.message, exc.location)
+    crl_files = [Path(f) for f in args.crl]
+    for crl_file in crl_files:
+        try:
+            read_held(crl_file, explicit=True)
+        except OSError as exc:
+            return _error("crl.unreadable", exc.strerror or str(exc), str(crl_file))
+        except RevocationFetchError as exc:
+            return _error("crl.unreadable", exc.message, str(crl_file))
     try:
         data = _read(args.file)
     except OSError as exc:
         return _error("verify.unreadable", str(exc), args.file)
-    verifier = Verifier.with_http_fetcher(trust, policy) if args.fetch else Verifier(trust, policy)
+    document, profile = _document(data, args, config)
+    try:
+        policy = _policy(args, config, profile)
+    except ConfigError as exc:
+        return _error(exc.code, exc.message, exc.name)
+    crls = CrlFolder(crl_directories(config), crl_files)
+    verifier = (
+        Verifier.with_http_fetcher(trust, policy, crls=crls)
+        if args.fetch
+        else Verifier(trust, policy, crls=crls)
+    )
     with verifier:
-        report = verifier.verify(data, at=args.at, limits=config.xml_limits())
+        report = verifier.verify(document, at=args.at, limits=config.xml_limits())
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
@@ -174,6 +242,9 @@ def register(sub: Any) -> None:
         "--algorithm", help="rsa-sha256 (RSA default), ecdsa-sha256 (EC default), rsa-sha512 ..."
     )
     sign_parser.add_argument("--digest", default="sha256", help="sha256 (default), sha384, sha512")
+    sign_parser.add_argument(
+        "-o", "--output", help="write the signed document here (only on success); default stdout"
+    )
     sign_parser.set_defaults(handler=_sign)
 
     verify_parser = sub.add_parser(
@@ -182,8 +253,17 @@ def register(sub: Any) -> None:
     verify_parser.add_argument("file", help="the signed document ('-' for stdin)")
     verify_parser.add_argument(
         "--trust",
-        help="trust directory (anchors + intermediates/); default: AXIS_TRUST_DIR, "
-        "else the shipped VGCA roots",
+        help="trust directory (anchors + intermediates/), or a folder 'axis pki init' made (its "
+        "trust/ and crl/ are used); default: AXIS_TRUST_DIR, else $AXIS_HOME/trust, else the "
+        "shipped VGCA roots",
+    )
+    verify_parser.add_argument(
+        "--crl",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a CRL (DER or PEM) to use for this verification instead of the held CRL of its CA "
+        "(repeatable); the CRLs in $AXIS_HOME/crl are always read",
     )
     verify_parser.add_argument(
         "--at",
@@ -194,7 +274,11 @@ def register(sub: Any) -> None:
     )
     verify_parser.add_argument("--json", action="store_true", help="the report as JSON")
     verify_parser.add_argument(
-        "--profile", choices=("edxml", "tax-message"), default="edxml", help="signature location"
+        "--profile",
+        choices=("edxml", "tax-message"),
+        default=None,
+        help="where signatures are; default: recognised from the root element (edXML -> edxml, "
+        "anything else, e.g. TDiep or KetQuaTraCuu -> tax-message)",
     )
     verify_parser.add_argument(
         "--mode", choices=SIGNATURE_MODES, default=None, help="default: AXIS_SIGNATURE_MODE"

@@ -15,7 +15,8 @@ from aiohttp import web
 from axis.auth.request import authenticate_request
 from axis.clock import Clock
 from axis.config import AxisConfig
-from axis.http import audit_api, messages, ops
+from axis.console import install as install_console
+from axis.http import audit_api, messages, ops, registry_api, signers
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.problems import Handler, problem_middleware
 from axis.plugins import Adapter, AdapterHost, discover
@@ -75,11 +76,14 @@ def create_app(
     app.on_shutdown.append(stop_long_polls)
     app.add_routes(messages.routes)
     app.add_routes(audit_api.routes)
+    app.add_routes(registry_api.routes)
+    app.add_routes(signers.routes)
     ops.install(app)
     host = AdapterHost(app, config, lambda: app[RUNTIME])
     for adapter in (discover() if adapters is None else adapters).values():
         adapter.install(host)
-    app[OWN_AUTH] = tuple(host.own_auth_prefixes)
+    console_prefix = install_console(app, config)  # pages that check their own sessions
+    app[OWN_AUTH] = (*host.own_auth_prefixes, console_prefix)
     app.cleanup_ctx.append(host.background)  # after the runtime's: jobs start once it is up
     return app
 

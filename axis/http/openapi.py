@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axis.http import audit_spec, registry_spec
+
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 
 
@@ -49,6 +51,8 @@ def spec() -> dict[str, Any]:
         "servers": [{"url": "/"}],
         "security": [{"basic": []}],
         "paths": {
+            **registry_spec.paths(),
+            **audit_spec.paths(),
             "/v1/messages": {
                 "post": {
                     "summary": "Send an edXML document or status package",
@@ -191,6 +195,44 @@ def spec() -> dict[str, Any]:
                     "responses": {"200": {"description": "cleared"}, **_errors(401, 403, 429)},
                 },
             },
+            "/v1/signers": {
+                "get": {
+                    "summary": "Signer bindings: certificates and the codes they sign for "
+                    "(admin, auditor)",
+                    "responses": {
+                        "200": {"description": "every binding", **_json("SignerBindings")},
+                        **_errors(401, 403, 429),
+                    },
+                },
+                "post": {
+                    "summary": "Bind a certificate (PEM), or an issuer and serial, to agency "
+                    "codes (admin)",
+                    "requestBody": {"required": True, **_json("SignerBindingRequest")},
+                    "responses": {
+                        "201": {"description": "bound", **_json("SignerBinding")},
+                        "200": {"description": "replaced", **_json("SignerBinding")},
+                        **_errors(400, 401, 403, 409, 413, 429),
+                    },
+                },
+            },
+            "/v1/signers/{key}": {
+                "delete": {
+                    "summary": "Remove a signer binding (admin)",
+                    "parameters": [
+                        _param(
+                            "key",
+                            "path",
+                            {"type": "string", "minLength": 1},
+                            "the binding's key: a certificate's SHA-256, or is:<digest>:<serial>",
+                            True,
+                        )
+                    ],
+                    "responses": {
+                        "200": {"description": "removed", **_json("SignerBinding")},
+                        **_errors(400, 401, 403, 404, 429),
+                    },
+                }
+            },
             "/v1/health": {
                 "get": {
                     "summary": "Store and registry health (no credentials)",
@@ -232,7 +274,7 @@ def spec() -> dict[str, Any]:
                     },
                 }
             },
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **registry_spec.schemas(), **audit_spec.schemas()},
         },
     }
 
@@ -262,6 +304,22 @@ def _schemas() -> dict[str, Any]:
             "cursor": _STR,
         },
         ["message_id", "code", "state"],
+    )
+    signer = _obj(
+        {
+            "key": _STR,
+            "by": {"type": "string", "enum": ["sha256", "issuer-serial"]},
+            "codes": {"type": "array", "items": _STR},
+            "exact": {"type": "boolean"},
+            "sha256": _NSTR,
+            "issuer": _NSTR,
+            "serial": _NSTR,
+            "subject": _NSTR,
+            "not_after": _NSTR,
+            "bound_at": _NSTR,
+            "bound_by": _NSTR,
+        },
+        ["key", "by", "codes"],
     )
     return {
         "Problem": _obj(
@@ -333,4 +391,18 @@ def _schemas() -> dict[str, Any]:
             ["message", "deliveries", "events"],
         ),
         "Health": _obj({"status": _STR, "time": _STR, "checks": {"type": "object"}}, ["status"]),
+        "SignerBinding": signer,
+        "SignerBindings": _obj({"items": {"type": "array", "items": signer}}, ["items"]),
+        "SignerBindingRequest": _obj(
+            {
+                "codes": {"type": ["array", "string"], "items": _STR},
+                "certificate": _STR,
+                "by": {"type": "string", "enum": ["sha256", "issuer-serial"]},
+                "issuer": _STR,
+                "serial": _STR,
+                "exact": {"type": "boolean"},
+                "replace": {"type": "boolean"},
+            },
+            ["codes"],
+        ),
     }

@@ -47,6 +47,9 @@ async def health(request: web.Request) -> web.Response:
     checks["trust_anchors"] = anchors
     if anchors == 0:
         ok = False
+    if runtime.crl is not None:  # each CRL held; a stale one is reported, not a failure
+        states = await asyncio.to_thread(runtime.crl.states)
+        checks["crls"] = [state.as_dict() for state in states]
     checks["event_loop_lag_seconds"] = round(runtime.metrics.last_loop_lag, 4)
     body = {"status": "ok" if ok else "failing", "time": iso(runtime.now()), "checks": checks}
     status = 200 if ok else 503

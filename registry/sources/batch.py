@@ -65,6 +65,20 @@ class ImportBatch:
     closes: tuple[tuple[str, datetime | None], ...] = ()
     issues: tuple[ImportIssue, ...] = ()
     rows: int = 0
+    agency_lines: tuple[int | None, ...] = ()
+    """The source line (CSV) or item number (JSON) of each of ``agencies``, when the reader
+    knows it (empty: unknown), so a plan's conflicts name their lines."""
+    succession_lines: tuple[int | None, ...] = ()
+    close_lines: tuple[int | None, ...] = ()
+
+    def line_of(self, what: Literal["agency", "succession", "close"], index: int) -> int | None:
+        """The source line of the ``index``-th statement of that kind, None when unknown."""
+        lines = {
+            "agency": self.agency_lines,
+            "succession": self.succession_lines,
+            "close": self.close_lines,
+        }[what]
+        return lines[index] if index < len(lines) else None
 
     @property
     def errors(self) -> tuple[ImportIssue, ...]:

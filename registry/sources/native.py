@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, Final
 
@@ -165,11 +165,12 @@ def _succession(row: Mapping[str, Any]) -> Succession:
 
 
 def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
-    """The batch of a native JSON document (already decoded)."""
+    """The batch of a native JSON document (already decoded); lines are item numbers."""
     issues: list[ImportIssue] = []
     agencies: list[Agency] = []
     successions: list[Succession] = []
     closes: list[tuple[str, datetime | None]] = []
+    lines: dict[str, list[int | None]] = {"agencies": [], "successions": [], "closes": []}
     count = 0
     for section, handler in (("agencies", _agency), ("successions", _succession), ("closes", None)):
         items = data.get(section) or []
@@ -191,27 +192,105 @@ def read_json(data: Mapping[str, Any], source: str) -> ImportBatch:
                     closes.append(
                         (check_code(str(item.get("code") or "")), _instant(item.get("at"), "at"))
                     )
+                lines[section].append(index)
             except RowError as exc:
                 issues.append(
                     ImportIssue(exc.code, f"{section}[{index}]: {exc.message}", index, exc.field)
                 )
     return ImportBatch(
-        source, FORMAT, tuple(agencies), tuple(successions), tuple(closes), tuple(issues), count
+        source,
+        FORMAT,
+        tuple(agencies),
+        tuple(successions),
+        tuple(closes),
+        tuple(issues),
+        count,
+        agency_lines=tuple(lines["agencies"]),
+        succession_lines=tuple(lines["successions"]),
+        close_lines=tuple(lines["closes"]),
     )
 
 
+class _Rows:
+    """The CSV's records with the physical line each STARTS on, read with strict quoting.
+
+    Python's lenient reader takes a quote that is never closed as the start of one cell that
+    swallows the rest of the file, and a stray quote after a quoted cell as text: both silently
+    turn lines into names. Here a record the strict reader refuses, and a record whose cells hold
+    a line break (an agency list has none: it is the mark of an unbalanced quote), become issues
+    with the lines concerned; when the quote is never closed, the reading stops there, because
+    nothing after it can be trusted to be split where the author meant.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._lines = io.StringIO(text)
+        self._reader = csv.reader(self._lines, strict=True)
+        self.issues: list[ImportIssue] = []
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        reader = self._reader
+        last = 0
+        while True:
+            start = last + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                end = reader.line_num
+                if "end of data" in str(exc):
+                    self.issues.append(
+                        ImportIssue(
+                            "file.unterminated_quote",
+                            f"a quote opened on line {start} is never closed: lines {start}-"
+                            f"{max(end, start)} would be read as one cell; nothing from line "
+                            f"{start} on is read",
+                            start,
+                        )
+                    )
+                    return
+                self.issues.append(
+                    ImportIssue(
+                        "row.bad_quoting",
+                        f'{exc}: a quote inside a quoted cell is written twice (""), and a '
+                        "cell with a quote is quoted whole",
+                        start,
+                    )
+                )
+                last = max(end, start)
+                continue
+            last = reader.line_num
+            if last > start and any("\n" in c or "\r" in c for c in cells):
+                self.issues.append(
+                    ImportIssue(
+                        "row.line_break",
+                        f"the record spans lines {start}-{last}: a cell holds a line break, "
+                        "most likely from an unbalanced quote",
+                        start,
+                    )
+                )
+                continue
+            yield start, cells
+
+
 def read_csv(text: str, source: str, progress: Progress | None = None) -> ImportBatch:
-    """The batch of a native CSV file (header line first, UTF-8)."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in reader.fieldnames or ()]
+    """The batch of a native CSV file (header line first, UTF-8); lines are physical lines,
+    the one a record starts on."""
+    rows = _Rows(text.lstrip("\ufeff"))
+    records = iter(rows)
+    first = next(records, None)
+    header = [h.strip() for h in first[1]] if first is not None else []
     issues: list[ImportIssue] = []
     if "code" not in header:
         return ImportBatch(
             source,
             FORMAT,
-            issues=(ImportIssue("file.bad_header", "the header has no 'code' column", 1),),
+            issues=(
+                *rows.issues,
+                ImportIssue("file.bad_header", "the header has no 'code' column", 1),
+            ),
         )
-    unknown = [h for h in header if h not in CSV_COLUMNS]
+    unknown = [h for h in header if h and h not in CSV_COLUMNS]
     if unknown:
         issues.append(
             ImportIssue(
@@ -221,21 +300,32 @@ def read_csv(text: str, source: str, progress: Progress | None = None) -> Import
     agencies: list[Agency] = []
     successions: list[Succession] = []
     closes: list[tuple[str, datetime | None]] = []
+    lines: tuple[list[int], list[int], list[int]] = ([], [], [])
     count = 0
-    for raw in reader:
+    for line, cells in records:
         count += 1
-        line = reader.line_num
         if progress is not None and count % 2000 == 0:
             progress(count, count)
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
+        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+            issues.append(
+                ImportIssue(
+                    "row.extra_cells",
+                    f"{len(cells)} cells for {len(header)} columns (an unquoted comma in a name?)",
+                    line,
+                )
+            )
+            continue
+        row = {h: c.strip() for h, c in zip(header, cells, strict=False) if h}
         if not any(row.values()):
             continue
         op = row.get("op") or "agency"
         try:
             if op == "agency":
                 agencies.append(_agency(row))
+                lines[0].append(line)
             elif op == "succession":
                 successions.append(_succession(row))
+                lines[1].append(line)
             elif op == "close":
                 closes.append(
                     (
@@ -243,12 +333,22 @@ def read_csv(text: str, source: str, progress: Progress | None = None) -> Import
                         _instant(row.get("valid_until") or row.get("effective"), "valid_until"),
                     )
                 )
+                lines[2].append(line)
             else:
                 raise RowError("row.bad_op", f"op {op!r} is not agency, close or succession", "op")
         except RowError as exc:
             issues.append(ImportIssue(exc.code, exc.message, line, exc.field))
     return ImportBatch(
-        source, FORMAT, tuple(agencies), tuple(successions), tuple(closes), tuple(issues), count
+        source,
+        FORMAT,
+        tuple(agencies),
+        tuple(successions),
+        tuple(closes),
+        tuple(sorted([*rows.issues, *issues], key=lambda i: i.line or 0)),
+        count,
+        agency_lines=tuple(lines[0]),
+        succession_lines=tuple(lines[1]),
+        close_lines=tuple(lines[2]),
     )
 
 

@@ -74,6 +74,8 @@ def read_json(data: Any, source: str) -> ImportBatch:
             code_by_id[str(item["id"])] = str(item["code"]).strip()
     agencies: list[Agency] = []
     closes: list[tuple[str, datetime | None]] = []
+    agency_lines: list[int | None] = []
+    close_lines: list[int | None] = []
     for index, item in enumerate(items, start=1):
         if not isinstance(item, Mapping):
             issues.append(ImportIssue("row.not_object", "each unit must be an object", index))
@@ -94,6 +96,7 @@ def read_json(data: Any, source: str) -> ImportBatch:
                 issues.append(ImportIssue(exc.code, exc.message, index, "modifyDate", "warning"))
         if _truthy(item.get("deleted", False)):
             closes.append((code, when))
+            close_lines.append(index)
             continue
         name = clean_name(str(item.get("name") or ""))
         if not name:
@@ -125,6 +128,15 @@ def read_json(data: Any, source: str) -> ImportBatch:
         agencies.append(
             Agency(code=code, name=name, parent=parent, contact=contact, delivery=delivery)
         )
+        agency_lines.append(index)
     return ImportBatch(
-        source, FORMAT, tuple(agencies), (), tuple(closes), tuple(issues), len(items)
+        source,
+        FORMAT,
+        tuple(agencies),
+        (),
+        tuple(closes),
+        tuple(issues),
+        len(items),
+        agency_lines=tuple(agency_lines),
+        close_lines=tuple(close_lines),
     )

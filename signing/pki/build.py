@@ -200,7 +200,15 @@ def build_test_pki(directory: Path, *, base_url: str = DEFAULT_BASE_URL) -> Test
     crl_dir = directory / "crl"
     crl_dir.mkdir(exist_ok=True)
     crl_path = crl_dir / "sub_ca.crl"
-    crl_path.write_bytes(make_crl(sub, revocations, now, now + 7 * day))
+    crl_path.write_bytes(
+        make_crl(
+            sub,
+            revocations,
+            now,
+            now + 7 * day,
+            distribution_point=f"{b.base_url}/crl/{sub.name}.crl",
+        )
+    )
 
     manifest: dict[str, Any] = {
         "format": 1,

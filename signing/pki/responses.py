@@ -19,8 +19,14 @@ def make_crl(
     next_update: datetime,
     *,
     number: int | None = None,
+    distribution_point: str | None = None,
 ) -> bytes:
-    """A DER CRL of ``ca`` listing the revocations whose issuer is ``ca.name``."""
+    """A DER CRL of ``ca`` listing the revocations whose issuer is ``ca.name``.
+
+    ``distribution_point``: the URL the CRL is published at, written as its (critical)
+    IssuingDistributionPoint -- what the certificates' CDP name, and where the axis's refresh
+    task fetches the next CRL of this CA from.
+    """
     b = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(ca.cert.subject)
@@ -32,6 +38,17 @@ def make_crl(
             critical=False,
         )
     )
+    if distribution_point is not None:
+        idp = x509.IssuingDistributionPoint(
+            full_name=[x509.UniformResourceIdentifier(distribution_point)],
+            relative_name=None,
+            only_contains_user_certs=False,
+            only_contains_ca_certs=False,
+            only_some_reasons=None,
+            indirect_crl=False,
+            only_contains_attribute_certs=False,
+        )
+        b = b.add_extension(idp, critical=True)
     for r in revocations:
         if r.issuer != ca.name:
             continue

@@ -142,7 +142,13 @@ def _make_handler(owner: RevocationServer) -> type[BaseHTTPRequestHandler]:
                         body = ca.cert.public_bytes(serialization.Encoding.DER)
                         return self._send(200, body, "application/pkix-cert")
                     now = datetime.now(UTC).replace(microsecond=0)
-                    crl = make_crl(ca, owner.revocations(), now, now + owner.validity)
+                    crl = make_crl(
+                        ca,
+                        owner.revocations(),
+                        now,
+                        now + owner.validity,
+                        distribution_point=f"{pki.base_url}/crl/{name}.crl",
+                    )
                     return self._send(200, crl, "application/pkix-crl")
             return self._send(404, b"not found\n", "text/plain")
 

@@ -17,9 +17,16 @@ Three separate ideas, because a closed government network rarely reaches ``ca.go
 The cache does not judge signatures: pyhanko-certvalidator verifies every CRL / OCSP response when
 it is used, and :class:`signing.certpath.PathValidator` evicts data that failed there.
 
+A fourth idea serves every process of a deployment at once: :class:`CrlFolder`, the CRLs held on
+disk (``$AXIS_HOME/crl``) that each worker re-reads when a file changes, filled only through
+:func:`install_crl`, which refuses a CRL that no trusted CA signed or that is older than the one
+held (``axis pki crl import``, and the serving process's refresh task in :mod:`axis.crl_refresh`).
+
 The package is split along those ideas: :mod:`signing.revocation.fetch` (the fetcher protocol and
 its HTTP implementation), :mod:`signing.revocation.data` (parsed CRLs / OCSP responses and the URLs
-certificates name) and :mod:`signing.revocation.cache` (reuse windows, negative caching, prefetch).
+certificates name), :mod:`signing.revocation.cache` (reuse windows, negative caching, prefetch),
+:mod:`signing.revocation.held` (the CRL folder) and :mod:`signing.revocation.install` (checking
+and installing a CRL into it).
 """
 
 from __future__ import annotations
@@ -36,20 +43,30 @@ from signing.revocation.data import (
     parse_ocsp,
 )
 from signing.revocation.fetch import HttpRevocationFetcher, RevocationFetcher
+from signing.revocation.held import CrlFolder, HeldCrl, HeldCrls, read_held
+from signing.revocation.install import CrlError, InstalledCrl, check_crl, install_crl
 
 __all__ = [
     "CacheStats",
     "CachedCrl",
     "CachedOcsp",
     "Clock",
+    "CrlError",
+    "CrlFolder",
+    "HeldCrl",
+    "HeldCrls",
     "HttpRevocationFetcher",
+    "InstalledCrl",
     "RevocationCache",
     "RevocationFetchError",
     "RevocationFetcher",
+    "check_crl",
     "crl_urls",
+    "install_crl",
     "ocsp_cache_key",
     "ocsp_request_der",
     "ocsp_urls",
     "parse_ocsp",
+    "read_held",
     "utc_now",
 ]

@@ -22,6 +22,7 @@ from signing.revocation.data import (
     parse_ocsp,
 )
 from signing.revocation.fetch import RevocationFetcher
+from signing.revocation.held import CrlFolder, HeldCrl, newer
 
 _log = structlog.get_logger()
 
@@ -43,7 +44,13 @@ class CacheStats:
 
 
 class RevocationCache:
-    """CRLs and OCSP responses reused until nextUpdate; fed offline and/or through a fetcher."""
+    """CRLs and OCSP responses reused until nextUpdate; fed offline, held on disk (``held``: the
+    CRL folder every worker reads) and/or fetched through a fetcher.
+
+    A held CRL is served while fresh like any other; past its nextUpdate it is still reported by
+    :meth:`newest_crl` (a serial it lists stays revoked; hard-fail refuses what it covers). An
+    explicitly given held file (``axis verify --crl``) is the only CRL used for its issuer.
+    """
 
     def __init__(
         self,
@@ -53,8 +60,11 @@ class RevocationCache:
         max_ttl: timedelta = timedelta(days=7),
         default_ttl: timedelta = timedelta(minutes=15),
         negative_ttl: timedelta = timedelta(seconds=30),
+        held: CrlFolder | None = None,
     ) -> None:
         self.fetcher = fetcher
+        self.held = held
+        self._fed = 0  # offline feeds so far: part of data_version()
         self.clock = clock
         self.max_ttl = max_ttl
         self.default_ttl = default_ttl
@@ -75,6 +85,7 @@ class RevocationCache:
         entry = CachedCrl.parse(der, url, self.clock(), self.max_ttl)
         with self._lock:
             self._store_crl(entry)
+            self._fed += 1
         return entry
 
     def add_ocsp(self, der: bytes, cert: x509.Certificate, issuer: x509.Certificate) -> CachedOcsp:
@@ -82,7 +93,16 @@ class RevocationCache:
         entry = parse_ocsp(der, cert, issuer, None, self.clock(), self.max_ttl, self.default_ttl)
         with self._lock:
             self._ocsp[(entry.issuer_key_hash, entry.serial)] = entry
+            self._fed += 1
         return entry
+
+    def data_version(self) -> int:
+        """Changes whenever data a cached verdict did not see may have arrived: an offline feed,
+        or a changed file in the held-CRL folder (looked at, cheaply, at most once a second).
+        Fetches do not count: results already carry the freshness window of the data they used.
+        """
+        held = self.held.snapshot().version if self.held is not None else 0
+        return self._fed + held  # both only grow: the sum changes when either does
 
     def _store_crl(self, entry: CachedCrl) -> None:
         if entry.source_url:
@@ -93,17 +113,46 @@ class RevocationCache:
 
     # -- lookups ---------------------------------------------------------------------------------
 
+    def _held(self, issuer_der: bytes) -> HeldCrl | None:
+        return self.held.for_issuer(issuer_der) if self.held is not None else None
+
     def _fresh_crl(self, cert: x509.Certificate, urls: Iterable[str]) -> CachedCrl | None:
         now = self.clock()
+        found: list[CachedCrl] = []
         with self._lock:
             for url in urls:
                 hit = self._crl_by_url.get(url)
                 if hit is not None and now < hit.expires_at:
-                    return hit
+                    found.append(hit)
+                    break
             hit = self._crl_by_issuer.get(cert.issuer.public_bytes())
             if hit is not None and now < hit.expires_at:
-                return hit
-        return None
+                found.append(hit)
+        held = self._held(cert.issuer.public_bytes())
+        if held is not None and now < held.crl.expires_at:
+            found.append(held.crl)
+        if not found:
+            return None
+        best = found[0]
+        for candidate in found[1:]:
+            if newer(candidate, best):
+                best = candidate
+        return best
+
+    def newest_crl(self, issuer_der: bytes) -> CachedCrl | None:
+        """The newest CRL of this issuer known here -- held, fed or fetched -- fresh or stale
+        (an explicitly given file wins). Not verified: check :meth:`CachedCrl.signed_by` before
+        acting on it."""
+        held = self._held(issuer_der)
+        if held is not None and held.explicit:
+            return held.crl
+        with self._lock:
+            mine = self._crl_by_issuer.get(issuer_der)
+        if held is None:
+            return mine
+        if mine is None or newer(held.crl, mine):
+            return held.crl
+        return mine
 
     def _recently_failed(self, key: str) -> bool:
         with self._lock:
@@ -119,6 +168,9 @@ class RevocationCache:
     async def crl_for(self, cert: x509.Certificate, *, refresh: bool = False) -> CachedCrl | None:
         """A fresh CRL covering ``cert`` (cached, fed, or fetched from its CDP); None if none."""
         urls = crl_urls(cert)
+        held = self._held(cert.issuer.public_bytes())
+        if held is not None and held.explicit:  # "use this CRL": no other for its issuer
+            return held.crl if self.clock() < held.crl.expires_at else None
         if not refresh:
             hit = self._fresh_crl(cert, urls)
             if hit is not None:

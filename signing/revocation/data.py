@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
@@ -19,7 +20,7 @@ from signing.errors import RevocationFetchError
 
 @dataclass(frozen=True)
 class CachedCrl:
-    """One CRL as fetched or fed, with the window in which it may be reused."""
+    """One CRL as fetched, fed or held on disk, with the window in which it may be reused."""
 
     der: bytes
     issuer_der: bytes  # DER of the CRL issuer's Name
@@ -28,36 +29,87 @@ class CachedCrl:
     expires_at: datetime  # when the cache stops serving it (nextUpdate, capped by max_ttl)
     source_url: str | None
     revoked: Mapping[int, tuple[datetime, str]]  # serial -> (revocation date, reason)
+    number: int | None = None  # the CRLNumber extension: orders two CRLs of one issuer
+    #: the URLs of its IssuingDistributionPoint: where the CA publishes this CRL (refresh source)
+    distribution_points: tuple[str, ...] = ()
+    issuer: str = ""  # the issuer's name as RFC 4514 text, for messages and health
 
     @classmethod
     def parse(cls, der: bytes, url: str | None, now: datetime, cap: timedelta) -> CachedCrl:
-        try:
-            crl = x509.load_der_x509_crl(der)
-        except ValueError:
-            try:
-                crl = x509.load_pem_x509_crl(der)
-                der = crl.public_bytes(serialization.Encoding.DER)
-            except ValueError as exc:
-                raise RevocationFetchError(
-                    "revocation.bad_crl", f"not a CRL: {exc}", url or "<fed>"
-                ) from exc
+        """Parse a CRL (DER or PEM) reused until its nextUpdate, at most ``cap`` from ``now``."""
+        crl, der = load_crl(der, url or "<fed>")
+        next_update = crl.next_update_utc
+        expires = min(next_update, now + cap) if next_update else now + cap
+        return cls.of(crl, der, url, expires)
+
+    @classmethod
+    def of(
+        cls, crl: x509.CertificateRevocationList, der: bytes, url: str | None, expires: datetime
+    ) -> CachedCrl:
+        """The entry of a CRL already loaded, reused until ``expires``."""
         revoked: dict[int, tuple[datetime, str]] = {}
         for entry in crl:
             reason = "unspecified"
             with contextlib.suppress(x509.ExtensionNotFound):
                 reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.name
             revoked[entry.serial_number] = (entry.revocation_date_utc, reason)
-        next_update = crl.next_update_utc
-        expires = min(next_update, now + cap) if next_update else now + cap
+        number: int | None = None
+        with contextlib.suppress(x509.ExtensionNotFound):
+            number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+        points: list[str] = []
+        with contextlib.suppress(x509.ExtensionNotFound):
+            idp = crl.extensions.get_extension_for_class(x509.IssuingDistributionPoint).value
+            points = [
+                n.value
+                for n in idp.full_name or ()
+                if isinstance(n, x509.UniformResourceIdentifier) and _is_http(n.value)
+            ]
         return cls(
             der,
             crl.issuer.public_bytes(),
             crl.last_update_utc,
-            next_update,
+            crl.next_update_utc,
             expires,
             url,
             revoked,
+            number,
+            tuple(points),
+            crl.issuer.rfc4514_string(),
         )
+
+    def is_stale(self, now: datetime) -> bool:
+        """Past its nextUpdate: the CA has promised a newer CRL by now (a CRL without a
+        nextUpdate never goes stale)."""
+        return self.next_update is not None and now >= self.next_update
+
+    def signed_by(self, issuer: x509.Certificate) -> bool:
+        """Whether ``issuer`` (its name and key) issued this CRL -- checked before the axis acts
+        on a CRL itself rather than through pyhanko-certvalidator (which checks on its own)."""
+        if issuer.subject.public_bytes() != self.issuer_der:
+            return False
+        try:
+            crl = x509.load_der_x509_crl(self.der)
+            return bool(crl.is_signature_valid(issuer.public_key()))  # type: ignore[arg-type]
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return False
+
+
+def load_crl(data: bytes, location: str) -> tuple[x509.CertificateRevocationList, bytes]:
+    """A CRL from DER or PEM bytes, with its DER; ``revocation.bad_crl`` when it is not one."""
+    try:
+        crl = x509.load_der_x509_crl(data)
+        return crl, data
+    except ValueError:
+        pass
+    try:
+        crl = x509.load_pem_x509_crl(data)
+    except ValueError as exc:
+        raise RevocationFetchError("revocation.bad_crl", f"not a CRL: {exc}", location) from exc
+    return crl, crl.public_bytes(serialization.Encoding.DER)
+
+
+def _is_http(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)
@@ -151,9 +203,7 @@ def crl_urls(cert: x509.Certificate) -> list[str]:
     urls: list[str] = []
     for dp in cdp:
         for name in dp.full_name or []:
-            if isinstance(name, x509.UniformResourceIdentifier) and name.value.lower().startswith(
-                ("http://", "https://")
-            ):
+            if isinstance(name, x509.UniformResourceIdentifier) and _is_http(name.value):
                 urls.append(name.value)
     return urls
 
