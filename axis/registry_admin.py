@@ -1,4 +1,4 @@
-"""The registry's administration as plain async functions: the API, the CLI and the console.
+"""The registry's writes as plain async functions: the API, the CLI and the console share them.
 
 Every way an operator reaches the registry (``/v1/registry/...``, ``axis registry add|close|...``,
 the web console) calls these functions, so a change made from any of them is the same change:
@@ -6,11 +6,9 @@ ONE new registry version in the deployment's store, audited with who (the system
 (the client address) and when (the axis's clock), and picked up by every node without a restart
 (the store's change notification and :class:`axis.registry_view.RegistryView`).
 
-Reads take the :class:`~registry.registry.Registry` the caller routes with (a serving node's
-``runtime.registry.current``; the CLI's loaded version) and answer JSON-ready dicts, the one wire
-shape the API, ``--json`` and the console share. Writes take the store (and, on a serving node,
-its :class:`RegistryView`, switched at once so the caller reads its own write) and answer a
-:class:`ChangeOutcome`.
+Writes take the store (and, on a serving node, its :class:`RegistryView`, switched at once so
+the caller reads its own write) and answer a :class:`ChangeOutcome`; the reads (resolve, search,
+versions, diff, changes since N) are in :mod:`axis.registry_reads`.
 
 Scheduling: a change "at an instant" is stored now with that instant inside its records (a
 close's ``valid_until``, a succession's ``effective``, a new record's ``valid_from``), and
@@ -30,11 +28,11 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import structlog
 
-from axis.errors import AxisError, NotFoundError
+from axis.errors import AxisError
 from axis.registry_edits import (
     AgencyDraft,
     add_changes,
@@ -47,44 +45,27 @@ from axis.registry_view import RegistryView
 from axis.store.protocol import Store
 from axis.store.records import AuditDraft
 from registry.errors import ChangeError, StoreError
-from registry.model import (
-    Change,
-    Successor,
-    agency_to_dict,
-    change_to_dict,
-    succession_to_dict,
-    version_info_to_dict,
-)
+from registry.model import Change, Successor, change_to_dict
 from registry.registry import Registry
-from registry.resolution import Resolution
-from registry.versions import VersionError, diff, registry_at_version
 
 __all__ = [
     "Actor",
     "AgencyDraft",
     "ChangeOutcome",
+    "WriteArgs",
     "add_agency",
-    "agency",
-    "changes_since",
     "close_agency",
     "commit",
-    "diff_versions",
     "latest_registry",
     "rename_agency",
     "reopen_agency",
-    "resolution_dict",
-    "resolve",
-    "search",
     "set_successors",
-    "versions",
 ]
 
 _log = structlog.get_logger("axis.registry_admin")
 
 SAVE_ATTEMPTS: Final = 4
 """A save that lost a race with another writer is rebuilt on the newer version this often."""
-MAX_SEARCH: Final = 200
-MAX_VERSIONS: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +75,17 @@ class Actor:
 
     system_id: str
     address: str | None = None
+
+
+class WriteArgs(TypedDict):
+    """The keyword arguments every write takes, built once by its caller (a request, a command)
+    and spread into the call (``**write``): who, when, why, and the serving node's view (``None``
+    for the CLI)."""
+
+    actor: Actor
+    now: dt.datetime
+    reason: str
+    view: RegistryView | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,121 +118,6 @@ class ChangeOutcome:
             "changes": [change_to_dict(c) for c in self.changes],
             **self.extra,
         }
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-
-def resolution_dict(res: Resolution) -> dict[str, Any]:
-    """The JSON form of a resolution (the CLI's ``resolve --json`` and the API share it)."""
-    return {
-        "requested": res.requested,
-        "at": res.at.isoformat(),
-        "status": res.status,
-        "ok": res.ok,
-        "agency": None if res.agency is None else agency_to_dict(res.agency),
-        "hops": [hop.to_dict() for hop in res.hops],
-        "candidates": list(res.candidates),
-        "last_known": None if res.last_known is None else agency_to_dict(res.last_known),
-    }
-
-
-async def resolve(
-    registry: Registry,
-    code: str,
-    at: dt.datetime,
-    *,
-    addressed_at: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """Who does ``code``'s work at ``at`` (following successions), with the version asked."""
-    res = registry.resolve(code.strip().upper(), at, addressed_at=addressed_at)
-    return {"version": registry.version, **resolution_dict(res)}
-
-
-async def search(
-    registry: Registry, text: str, *, limit: int = 20, at: dt.datetime | None = None
-) -> dict[str, Any]:
-    """Agencies whose name, short name or code matches ``text`` (with or without diacritics).
-
-    The first search of a version builds its name index (a few hundred ms on the full seed), so
-    it runs in a worker thread: the event loop keeps serving."""
-    if not text.strip():
-        raise AxisError("registry.invalid", "the search text is empty", "q", status=422)
-    hits = await asyncio.to_thread(registry.search, text, limit=min(limit, MAX_SEARCH), at=at)
-    return {
-        "version": registry.version,
-        "query": text,
-        "results": [agency_to_dict(a) for a in hits],
-    }
-
-
-async def agency(registry: Registry, code: str) -> dict[str, Any]:
-    """Every record of ``code`` (a re-used code has several), the successions that closed it
-    (its successors) and those that point to it (its predecessors); 404 when none exist."""
-    wanted = code.strip().upper()
-    records = registry.records(wanted)
-    closes = registry.successions_of(wanted)
-    if not records and not closes:
-        raise NotFoundError(
-            "registry.not_found",
-            f"{wanted} is not in the registry (version {registry.version})",
-            "code",
-        )
-    takes = await asyncio.to_thread(registry.predecessors_of, wanted)
-    return {
-        "version": registry.version,
-        "code": registry.canonical(wanted),
-        "records": [agency_to_dict(a) for a in records],
-        "successors": [succession_to_dict(s) for s in closes],
-        "predecessors": [succession_to_dict(s) for s in takes],
-    }
-
-
-async def versions(registry: Registry, *, limit: int = 100) -> dict[str, Any]:
-    """The newest ``limit`` version headers (number, when, author, reason, effective, count),
-    newest first."""
-    infos = registry.log.versions[-max(1, min(limit, MAX_VERSIONS)) :]
-    return {
-        "version": registry.version,
-        "first": registry.log.first,
-        "versions": [version_info_to_dict(v, with_changes=False) for v in reversed(infos)],
-    }
-
-
-async def diff_versions(registry: Registry, from_version: int, to_version: int) -> dict[str, Any]:
-    """What differs between two versions' states (rebuilt from the log in a worker thread).
-    ``registry.unknown_version`` (404) for a version outside the log."""
-
-    def compute() -> dict[str, Any]:
-        older = registry_at_version(registry, from_version)
-        newer = registry_at_version(registry, to_version)
-        return diff(older, newer).to_dict()
-
-    try:
-        return await asyncio.to_thread(compute)
-    except VersionError as exc:
-        raise _version_error(exc) from None
-
-
-async def changes_since(registry: Registry, since: int) -> dict[str, Any]:
-    """The versions after ``since`` with every change (before and after each record): what an
-    agency's system replays to stay in sync (``GET /v1/registry/changes?since=N``)."""
-    try:
-        infos = registry.log.since(since)
-    except VersionError as exc:
-        raise _version_error(exc) from None
-    return {
-        "since": since,
-        "version": registry.version,
-        "versions": [version_info_to_dict(v) for v in infos],
-    }
-
-
-def _version_error(exc: VersionError) -> AxisError:
-    status = 404 if exc.code in ("version.unknown", "version.future") else 410
-    return AxisError(
-        f"registry.{exc.code.replace('.', '_')}", exc.message, "version", status=status
-    )
 
 
 # --- writes ---------------------------------------------------------------------------------
@@ -337,6 +214,33 @@ async def commit(
     )
 
 
+async def _edit_code(
+    store: Store,
+    code: str,
+    build: Build,
+    write: WriteArgs,
+    *,
+    action: str,
+    effective: dt.datetime | None,
+    label: str = "",
+    successors: Sequence[Successor] = (),
+) -> ChangeOutcome:
+    """:func:`commit` of one agency's change: the reason defaults to ``"<label> CODE"`` (the
+    action's name when no label), and the audit names the code and its successors."""
+    key = code.strip().upper()
+    return await commit(
+        store,
+        build,
+        actor=write["actor"],
+        now=write["now"],
+        reason=write["reason"] or f"{label or action} {key}",
+        action=action,
+        codes=(key, *(s.code.strip().upper() for s in successors)),
+        effective=effective,
+        view=write["view"],
+    )
+
+
 async def add_agency(
     store: Store,
     draft: AgencyDraft,
@@ -351,16 +255,13 @@ async def add_agency(
     structural parent) must be in the registry and in force then (``registry.parent_unknown``);
     a code already in force then is ``registry.exists`` (409); a closed code may be re-used
     from after its closing."""
-    return await commit(
+    return await _edit_code(
         store,
+        draft.code,
         lambda registry: add_changes(registry, draft, now),
-        actor=actor,
-        now=now,
-        reason=reason or f"add {draft.code.strip().upper()}",
+        WriteArgs(actor=actor, now=now, reason=reason, view=view),
         action="add",
-        codes=(draft.code.strip().upper(),),
         effective=draft.valid_from,
-        view=view,
     )
 
 
@@ -379,18 +280,15 @@ async def rename_agency(
     """A new name for ``code``. With ``at``, history is kept: the record in force then closes at
     ``at`` and a record with the new name opens there (scheduled when ``at`` is ahead); without
     it, the record in force now is corrected in place (a misspelt name)."""
-    return await commit(
+    return await _edit_code(
         store,
+        code,
         lambda registry: rename_changes(
             registry, code, name, short_name=short_name, at=at, now=now
         ),
-        actor=actor,
-        now=now,
-        reason=reason or f"rename {code.strip().upper()}",
+        WriteArgs(actor=actor, now=now, reason=reason, view=view),
         action="rename",
-        codes=(code.strip().upper(),),
         effective=at,
-        view=view,
     )
 
 
@@ -410,18 +308,16 @@ async def close_agency(
     its kind and at most one ``primary``) from that instant. Every successor must be in force at
     ``at`` (``registry.successor_unknown``): mail is never redirected into the void. A future
     ``at`` schedules the close: documents keep going to ``code`` until that instant."""
-    return await commit(
+    return await _edit_code(
         store,
+        code,
         lambda registry: close_changes(
             registry, code, at=at, successors=successors, legal_basis=legal_basis, now=now
         ),
-        actor=actor,
-        now=now,
-        reason=reason or f"close {code.strip().upper()}",
+        WriteArgs(actor=actor, now=now, reason=reason, view=view),
         action="close",
-        codes=(code.strip().upper(), *(s.code.strip().upper() for s in successors)),
         effective=at or now,
-        view=view,
+        successors=successors,
     )
 
 
@@ -440,18 +336,17 @@ async def set_successors(
     """Name (or replace) the successors of ``code`` (``axis registry succeed``): a closed code
     gets them from its closing instant (or ``at``), a code still in force is closed at ``at``
     (default ``now``) with them."""
-    return await commit(
+    return await _edit_code(
         store,
+        code,
         lambda registry: successor_changes(
             registry, code, successors, at=at, legal_basis=legal_basis, now=now
         ),
-        actor=actor,
-        now=now,
-        reason=reason or f"successors of {code.strip().upper()}",
+        WriteArgs(actor=actor, now=now, reason=reason, view=view),
         action="succeed",
-        codes=(code.strip().upper(), *(s.code.strip().upper() for s in successors)),
+        label="successors of",
         effective=at,
-        view=view,
+        successors=successors,
     )
 
 
@@ -468,16 +363,13 @@ async def reopen_agency(
     """Undo the closing of ``code``: without ``at`` its last record never closed (its succession
     at that instant is removed: a close made by mistake, or one scheduled and called off); with
     ``at`` the code comes back from ``at`` as a new record (history keeps the closed period)."""
-    return await commit(
+    return await _edit_code(
         store,
+        code,
         lambda registry: reopen_changes(registry, code, at=at, now=now),
-        actor=actor,
-        now=now,
-        reason=reason or f"reopen {code.strip().upper()}",
+        WriteArgs(actor=actor, now=now, reason=reason, view=view),
         action="reopen",
-        codes=(code.strip().upper(),),
         effective=at,
-        view=view,
     )
 
 

@@ -17,7 +17,7 @@ Our own checks run before pyhanko so that refusals carry precise, stable codes:
 nextUpdate as the only data (``cert.revocation_unknown``); then pyhanko decides ``cert.revoked``,
 ``cert.revocation_unavailable`` or ``cert.invalid`` (bad signature, constraints...).
 
-Results are cached per leaf certificate (SHA-256 fingerprint, policy, trust version) together with
+Results are cached (:mod:`signing.pathcache`) per leaf certificate (SHA-256 fingerprint, policy, trust version) together with
 the window in which they hold -- the chain's validity (cut at a known future revocation date) for
 ``at``, and the freshness of the revocation data used for the wall clock -- so the second document
 of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, and
@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import structlog
@@ -53,6 +52,7 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
+from signing.pathcache import FAR_FUTURE, FAR_PAST, CachedPath, PathCache
 from signing.pathresult import PathPolicy as PathPolicy  # re-exported: their old home
 from signing.pathresult import PathResult as PathResult
 from signing.pathresult import describe_result as describe_result
@@ -88,23 +88,8 @@ _MALFORMED_CERTIFICATE = (
     x509.UnsupportedGeneralNameType,
 )
 
-_FAR_PAST = datetime(1, 1, 1, tzinfo=UTC)
-_FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-
 _log = structlog.get_logger()
 _DEFAULT_POLICY = PathPolicy()
-
-
-@dataclass(frozen=True)
-class _Cached:
-    result: PathResult
-    valid_from: datetime  # ``at`` window in which the verdict holds
-    valid_until: datetime
-    fresh_until: datetime | None  # wall-clock limit (revocation data freshness); None = none
-    revinfo: tuple[CachedCrl | CachedOcsp, ...] = ()
-    cacheable: bool = True
-    trust_version: int = 0
-    revocation_version: int = 0  # RevocationCache.data_version() when it was computed
 
 
 def _utc(dt: datetime) -> datetime:
@@ -144,63 +129,27 @@ class PathValidator:
             raise ValueError("a RevocationCache brings its own fetcher and CRL folder")
         self.revocation_cache = cache or RevocationCache(fetcher, clock=clock, held=crls)
         self.max_cached = max_cached
-        # Keyed by the certificate object itself: its hash and equality cover the whole DER
-        # (cheaper than a SHA-256 fingerprint per lookup, and a forged look-alike never matches).
-        # The policy is fixed per validator; the trust version is checked on every hit.
-        self._results: dict[x509.Certificate, _Cached] = {}
-        # In front of it, the same entries by certificate *identity*: hashing a Certificate costs
-        # ~3 µs (it hashes the parsed certificate), an ``id`` lookup 0.1 µs, and KeyInfo parsing is
-        # cached so a repeating signer hands us the same object. An entry counts only while
-        # ``_generation`` is unchanged: every store or clear of ``_results`` bumps it, so this
-        # never serves anything ``_results`` would not (it holds the certificate, so its ``id``
-        # cannot be reused meanwhile).
-        self._by_identity: dict[int, tuple[x509.Certificate, _Cached, int]] = {}
-        self._generation = 0
-        self._lock = threading.Lock()
+        self._cache = PathCache(max_cached)
         self.hits = 0
         self.misses = 0
 
     # -- cache -------------------------------------------------------------------------------
 
     def _lookup(self, leaf: x509.Certificate, at: datetime | None) -> PathResult | None:
-        """The hot path: one dict lookup and three comparisons, no I/O, no path work."""
-        generation = self._generation
-        known = self._by_identity.get(id(leaf))
-        if known is not None and known[0] is leaf and known[2] == generation:
-            entry: _Cached | None = known[1]
-        else:
-            entry = self._results.get(leaf)
-            if entry is not None:
-                if len(self._by_identity) >= self.max_cached:
-                    self._by_identity.clear()
-                self._by_identity[id(leaf)] = (leaf, entry, generation)
-        if entry is None or entry.trust_version != self.trust.version:
-            return None
-        if entry.revocation_version != self.revocation_cache.data_version():
-            return None
         now = self.clock()
-        when = now if at is None else _utc(at)
-        if not (entry.valid_from <= when <= entry.valid_until):
-            return None
-        if entry.fresh_until is not None and now >= entry.fresh_until:
-            return None
-        self.hits += 1
-        r = entry.result
-        return PathResult(r.ok, r.reason, r.message, r.chain, r.revocation, when, True)
-
-    def _remember(self, leaf: x509.Certificate, entry: _Cached) -> None:
-        with self._lock:
-            if len(self._results) >= self.max_cached and leaf not in self._results:
-                self._results.pop(next(iter(self._results)))  # oldest first (insertion order)
-            self._results[leaf] = entry
-            self._generation += 1  # after the store: a reader that sees the new generation
-            self._by_identity.clear()  # also sees the new entry
+        hit = self._cache.lookup(
+            leaf,
+            now if at is None else _utc(at),
+            now,
+            trust_version=self.trust.version,
+            revocation_version=self.revocation_cache.data_version(),
+        )
+        if hit is not None:
+            self.hits += 1
+        return hit
 
     def clear_cache(self) -> None:
-        with self._lock:
-            self._results.clear()
-            self._generation += 1
-            self._by_identity.clear()
+        self._cache.clear()
 
     # -- public API --------------------------------------------------------------------------
 
@@ -227,7 +176,7 @@ class PathValidator:
             # extension, bad encoding inside) is a refusal, never a crash of the caller.
             entry = self._fail(when, "cert.invalid", f"{_describe(leaf)} is malformed: {exc}")
         if entry.cacheable:
-            self._remember(
+            self._cache.remember(
                 leaf,
                 replace(entry, trust_version=snap.version, revocation_version=data_version),
             )
@@ -278,9 +227,7 @@ class PathValidator:
     async def prefetch(self, *, margin: timedelta = timedelta(minutes=5)) -> int:
         """Refresh revocation data of every cached chain that expires within ``margin``."""
         pairs: list[tuple[x509.Certificate, x509.Certificate]] = []
-        with self._lock:
-            entries = list(self._results.values())
-        for e in entries:
+        for e in self._cache.entries():
             chain = e.result.chain
             pairs.extend(itertools.pairwise(chain))
         return await self.revocation_cache.prefetch(pairs, margin=margin)
@@ -296,13 +243,13 @@ class PathValidator:
         revocation: RevocationStatus = NOT_REACHED,
         *,
         static: bool = False,
-    ) -> _Cached:
+    ) -> CachedPath:
         result = PathResult(False, reason, message, tuple(chain), revocation, when)
         if static:
-            return _Cached(result, _FAR_PAST, _FAR_FUTURE, None)
-        return _Cached(result, _FAR_PAST, _FAR_PAST, None, cacheable=False)
+            return CachedPath(result, FAR_PAST, FAR_FUTURE, None)
+        return CachedPath(result, FAR_PAST, FAR_PAST, None, cacheable=False)
 
-    def _leaf_checks(self, leaf: x509.Certificate, when: datetime) -> _Cached | None:
+    def _leaf_checks(self, leaf: x509.Certificate, when: datetime) -> CachedPath | None:
         try:
             bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
             if bc.ca:
@@ -366,7 +313,7 @@ class PathValidator:
         extra: Sequence[x509.Certificate],
         when: datetime,
         snap: TrustSnapshot,
-    ) -> _Cached:
+    ) -> CachedPath:
         # Trust first (who vouches for this key?), then what the key may do: a certificate of a
         # foreign PKI is reported as untrusted even when it is also a CA or lacks key usage.
         others = [*snap.intermediates, *extra]
@@ -475,4 +422,4 @@ class PathValidator:
                 limits.append(self.clock() + self.policy.soft_fail_retry)
             fresh_until = min(limits) if limits else None
         result = PathResult(True, None, "certificate path valid", chain, status, when)
-        return _Cached(result, valid_from, valid_until, fresh_until, tuple(revinfo))
+        return CachedPath(result, valid_from, valid_until, fresh_until, tuple(revinfo))

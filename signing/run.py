@@ -3,7 +3,8 @@
 1. limits and hardened parse (:func:`edxml.xmlsafe.parse_xml`),
 2. locate signatures at the profile's pinned paths with exact counts (:mod:`signing.locate`),
 3. pre-check SignedInfo against the policy's allow-lists (:mod:`signing.precheck`),
-   resolve references to unique IDs at allowed places (:mod:`signing.coverage`),
+   resolve references to unique IDs at allowed places (:mod:`signing.coverage`) -- steps 2-3
+   are :mod:`signing.prepare`,
 4. validate the signer's certificate path at the validation time -- NOT here: the
    :class:`signing.Verifier` does it between :meth:`Run.prepare` and :meth:`Run.finish`, awaited
    on the caller's loop or run on its own, so this module stays free of event loops,
@@ -17,7 +18,6 @@ trusted time: receipt time, a timestamp token) or the verifier's clock is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,55 +30,22 @@ from lxml import etree
 from edxml.errors import EdxmlError
 from edxml.xmlsafe import XmlLimits, parse_xml
 from signing import algorithms as alg
-from signing.acceptance import find_path, policy_refusal
+from signing.acceptance import policy_refusal
 from signing.certfacts import CertFacts, CertFactsCache
 from signing.certpath import PathResult
-from signing.coverage import (
-    CoverageFacts,
-    ResolvedReference,
-    comment_in_covered,
-    coverage_of,
-    id_index,
-    resolve_references,
-)
 from signing.engine import verify_with_key, xmlsec_key
-from signing.keyinfo import KeyMaterial, PublicKey, read_key_info
-from signing.locate import element_path, locate
+from signing.keyinfo import PublicKey
 from signing.pinned import PinnedKeys
 from signing.policy import SignaturePolicy
 from signing.precheck import (
-    SignatureAbsentError,
     SignatureRefusedError,
-    SignedInfoFacts,
-    check_not_dummy,
-    precheck,
 )
+from signing.prepare import Prepared, prepare_signatures
 from signing.report import ReasonCode, SignatureDetail, SignatureReport
-from signing.verdicts import absent as absent_report
 from signing.verdicts import refused as refused_report
 
 Document = bytes | etree._ElementTree | etree._Element
 _log = structlog.get_logger()
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """One signature after steps 2-3, waiting for its certificate path (step 4)."""
-
-    element: etree._Element
-    where: str
-    facts: SignedInfoFacts
-    resolved: tuple[ResolvedReference, ...]
-    keys: KeyMaterial
-    cover: CoverageFacts
-    claimed_signing_time: str | None
-    signer: CertFacts | None  # the facts of keys.leaf
-
-
-def _claimed_signing_time(signature: etree._Element) -> str | None:
-    for element in signature.iter("{*}SigningTime"):
-        return (element.text or "").strip() or None
-    return None
 
 
 def _tree(data_or_tree: Document, limits: XmlLimits) -> etree._Element:
@@ -103,120 +70,10 @@ class Run:
         self.sender: etree._Element | None = None
 
     def prepare(self, root: etree._Element) -> SignatureReport | list[Prepared]:
-        """Steps 2-3 for every signature; a report when the document is already decided."""
-        policy = self.policy
-        profile = policy.profile
-        if (
-            profile.root_namespace is not None
-            and etree.QName(root).namespace != profile.root_namespace
-        ):
-            return refused_report(
-                policy,
-                ReasonCode.UNEXPECTED_LOCATION,
-                f"the document root is not of the {profile.name} profile",
-                element_path(root),
-                self.at,
-            )
-        found = locate(root, profile)
-        if found.misplaced:
-            where = element_path(found.misplaced[0])
-            return refused_report(
-                policy,
-                ReasonCode.UNEXPECTED_LOCATION,
-                f"a Signature at {where} is outside the places the {profile.name} profile allows",
-                where,
-                self.at,
-            )
-        if found.ambiguous:
-            where = element_path(found.ambiguous[0])
-            return refused_report(
-                policy,
-                ReasonCode.UNEXPECTED_LOCATION,
-                f"{where} repeats an element of the pinned signature path",
-                where,
-                self.at,
-            )
-        if found.wrong_namespace:
-            where = element_path(found.wrong_namespace[0])
-            if not "".join(str(t) for t in found.wrong_namespace[0].itertext()).strip():
-                return absent_report(policy, "an empty Signature placeholder", where, self.at)
-            return refused_report(
-                policy,
-                ReasonCode.WRONG_NAMESPACE,
-                "a Signature outside the XML-DSig namespace cannot be verified",
-                where,
-                self.at,
-            )
-        if len(found.signatures) > profile.max_signatures:
-            return refused_report(
-                policy,
-                ReasonCode.TOO_MANY,
-                f"{len(found.signatures)} signatures; the {profile.name} profile allows "
-                f"{profile.max_signatures}",
-                element_path(found.signatures[-1]),
-                self.at,
-            )
-        if not found.signatures:
-            where = (
-                element_path(found.placeholders[0]) if found.placeholders else element_path(root)
-            )
-            what = "an empty DigitalSignature placeholder" if found.placeholders else "no signature"
-            return absent_report(policy, what, where, self.at)
-
-        # the sender element is looked up now, while the tree is in cache (it is only *judged*
-        # in step 6, after the crypto, so the order of refusals is unchanged)
-        if policy.require_sender_binding and profile.sender_path is not None:
-            self.sender = find_path(root, profile.sender_path)
-        # the ID index (a walk over every element) is built only when a reference is "#id"
-        ids: dict[str, list[tuple[etree._Element, str]]] | None = None
-        prepared: list[Prepared] = []
-        for element in found.signatures:
-            where = element_path(element)
-            children = list(element)  # read once for the dummy test, pre-check and KeyInfo
-            try:
-                check_not_dummy(element, children)
-            except SignatureAbsentError as absent:
-                if len(found.signatures) == 1:
-                    return absent_report(policy, str(absent), where, self.at)
-                return refused_report(policy, ReasonCode.MALFORMED, str(absent), where, self.at)
-            try:
-                facts = precheck(element, policy, where, children)
-                if ids is None and any(r.uri.startswith("#") for r in facts.references):
-                    ids = id_index(root)
-                resolved = resolve_references(element, facts.references, ids or {}, profile)
-                keys = read_key_info(element, where, children)
-                comment = comment_in_covered(element, resolved) if policy.refuse_comments else None
-                if comment is not None:
-                    raise SignatureRefusedError(
-                        ReasonCode.COMMENT_IN_SIGNED_DATA,
-                        "a comment or processing instruction inside signed content",
-                        _path_of_node(comment, root),
-                    )
-            except SignatureRefusedError as refused:
-                return refused_report(
-                    policy, refused.reason, refused.message, refused.location, self.at
-                )
-            except (
-                ValueError,
-                TypeError,
-                xmlsec.Error,
-            ) as exc:  # hostile shapes we did not foresee
-                return refused_report(
-                    policy, ReasonCode.MALFORMED, f"unreadable signature: {exc}", where, self.at
-                )
-            prepared.append(
-                Prepared(
-                    element,
-                    where,
-                    facts,
-                    resolved,
-                    keys,
-                    coverage_of(element, resolved),
-                    _claimed_signing_time(element),
-                    self.certs.of(keys.leaf) if keys.leaf is not None else None,
-                )
-            )
-        return prepared
+        """Steps 2-3 for every signature (:func:`signing.prepare.prepare_signatures`); a report
+        when the document is already decided."""
+        self.sender, outcome = prepare_signatures(root, self.policy, self.at, self.certs)
+        return outcome
 
     def finish(
         self,
@@ -388,11 +245,6 @@ def _binding_fields(signer: CertFacts | None) -> dict[str, Any]:
         "signer_agency": signer.codes.implicit,
         "signer_codes": signer.codes.named,
     }
-
-
-def _path_of_node(node: etree._Element, root: etree._Element) -> str:
-    parent = node.getparent()
-    return element_path(parent if parent is not None else root)
 
 
 def start(

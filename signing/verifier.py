@@ -40,9 +40,10 @@ from signing.keyinfo import read_key_info
 from signing.locate import EDXML, PROFILES, element_path, locate
 from signing.pinned import PinnedKeys
 from signing.policy import SignaturePolicy
+from signing.prepare import Prepared
 from signing.report import ReasonCode, SignatureReport
 from signing.revocation import CrlFolder, HttpRevocationFetcher, RevocationFetcher
-from signing.run import Document, Prepared, Run, start
+from signing.run import Document, Run, start
 from signing.truststore import TrustStore
 from signing.verdicts import logged, name_signer, refused
 

@@ -17,7 +17,7 @@ from axis.clock import Clock
 from axis.config import AxisConfig
 from axis.store.records import AuditFilter
 from tests.axis_server import AxisHttp, RunningAxis
-from tests.test_registry_admin_api import START, call, seed_small
+from tests.test_registry_admin_api import START, Cast, call, seed_small
 
 UNIT = {
     "code": "000.00.05.H38",
@@ -28,13 +28,8 @@ UNIT = {
 }
 
 
-class Parties:
-    def __init__(self, axis: RunningAxis) -> None:
-        self.axis = axis
-        self.admin = axis.add_system("admin-ops", (), role="admin")
-        self.auditor = axis.add_system("kiem-toan", (), role="auditor")
-        self.laocai = axis.add_system("laocai-qlvb", ("000.00.00.H38",))
-        self.yenbai = axis.add_system("yenbai-qlvb", ("000.00.00.H63",))
+class Parties(Cast):
+    """The registry tests' systems, proposing."""
 
     def propose(self, client: AxisHttp, body: dict[str, Any]) -> Any:
         return call(client, "POST", "/v1/registry/proposals", body)

@@ -30,7 +30,7 @@ from axis.commands.registry_shared import (
     print_json,
 )
 from axis.commands.store_access import add_store_options
-from axis.registry_admin import resolution_dict
+from axis.registry_reads import resolution_dict
 from registry.model import (
     VN_TZ,
     Agency,

@@ -19,7 +19,7 @@ from axis import registry_admin
 from axis.commands import parse_at
 from axis.commands.registry_shared import on_store, print_json
 from axis.commands.store_access import add_store_options
-from axis.registry_admin import Actor, ChangeOutcome
+from axis.registry_admin import Actor, ChangeOutcome, WriteArgs
 from axis.registry_edits import AgencyDraft
 from axis.store.protocol import Store
 from registry.model import VN_TZ, Agency, Succession, SuccessionKind, Successor
@@ -83,20 +83,20 @@ def _report(args: argparse.Namespace, outcome: ChangeOutcome, what: str) -> int:
     return 0
 
 
-Edit = Callable[[argparse.Namespace, Store, Actor, datetime], Awaitable[ChangeOutcome]]
+Edit = Callable[[argparse.Namespace, Store, WriteArgs], Awaitable[ChangeOutcome]]
 
 
 def _edit(what: Callable[[argparse.Namespace], str], edit: Edit) -> Callable[..., int]:
     async def command(args: argparse.Namespace, store: Store) -> int:
-        outcome = await edit(args, store, Actor(args.author), datetime.now(UTC))
-        return _report(args, outcome, what(args))
+        write = WriteArgs(
+            actor=Actor(args.author), now=datetime.now(UTC), reason=args.reason, view=None
+        )
+        return _report(args, await edit(args, store, write), what(args))
 
     return on_store(command)
 
 
-async def _add(
-    args: argparse.Namespace, store: Store, actor: Actor, now: datetime
-) -> ChangeOutcome:
+async def _add(args: argparse.Namespace, store: Store, write: WriteArgs) -> ChangeOutcome:
     contact = {
         key: value
         for key, value in (("email", args.email), ("phone", args.phone), ("address", args.address))
@@ -111,60 +111,29 @@ async def _add(
         contact=contact,
         valid_from=args.at,
     )
-    return await registry_admin.add_agency(store, draft, actor=actor, now=now, reason=args.reason)
+    return await registry_admin.add_agency(store, draft, **write)
 
 
-async def _rename(
-    args: argparse.Namespace, store: Store, actor: Actor, now: datetime
-) -> ChangeOutcome:
+async def _rename(args: argparse.Namespace, store: Store, write: WriteArgs) -> ChangeOutcome:
     return await registry_admin.rename_agency(
-        store,
-        args.code,
-        args.name,
-        short_name=args.short_name,
-        at=args.at,
-        actor=actor,
-        now=now,
-        reason=args.reason,
+        store, args.code, args.name, short_name=args.short_name, at=args.at, **write
     )
 
 
-async def _close(
-    args: argparse.Namespace, store: Store, actor: Actor, now: datetime
-) -> ChangeOutcome:
+async def _close(args: argparse.Namespace, store: Store, write: WriteArgs) -> ChangeOutcome:
     return await registry_admin.close_agency(
-        store,
-        args.code,
-        at=args.at,
-        successors=args.to,
-        legal_basis=args.legal_basis,
-        actor=actor,
-        now=now,
-        reason=args.reason,
+        store, args.code, at=args.at, successors=args.to, legal_basis=args.legal_basis, **write
     )
 
 
-async def _succeed(
-    args: argparse.Namespace, store: Store, actor: Actor, now: datetime
-) -> ChangeOutcome:
+async def _succeed(args: argparse.Namespace, store: Store, write: WriteArgs) -> ChangeOutcome:
     return await registry_admin.set_successors(
-        store,
-        args.code,
-        args.to,
-        at=args.at,
-        legal_basis=args.legal_basis,
-        actor=actor,
-        now=now,
-        reason=args.reason,
+        store, args.code, args.to, at=args.at, legal_basis=args.legal_basis, **write
     )
 
 
-async def _reopen(
-    args: argparse.Namespace, store: Store, actor: Actor, now: datetime
-) -> ChangeOutcome:
-    return await registry_admin.reopen_agency(
-        store, args.code, at=args.at, actor=actor, now=now, reason=args.reason
-    )
+async def _reopen(args: argparse.Namespace, store: Store, write: WriteArgs) -> ChangeOutcome:
+    return await registry_admin.reopen_agency(store, args.code, at=args.at, **write)
 
 
 def _titled(word: str) -> Callable[[argparse.Namespace], str]:

@@ -18,11 +18,10 @@ from aiohttp import web
 
 from axis.console import labels
 from axis.console.web import LANG, address_of, instant_of, render, runtime_of, viewer_of
-from axis.errors import AxisError
+from axis.http.problems import read_instant
 from axis.store.protocol import Store
 from axis.store.records import AuditEvent, AuditFilter, Delivery, MessageInfo
 from registry.registry import Registry
-from registry.sources.instants import InstantError, parse_instant
 
 routes = web.RouteTableDef()
 
@@ -127,12 +126,7 @@ def event_detail(
 
 
 def _instant(raw: str, name: str) -> dt.datetime | None:
-    if not raw:
-        return None
-    try:
-        return parse_instant(raw, naive_is_local=True)
-    except InstantError as exc:
-        raise AxisError("query.invalid", f"{name}: {exc.message}", name, status=422) from None
+    return read_instant(raw, name, "query.invalid", 422)
 
 
 async def _message_ids(store: Store, query: AuditFilter) -> tuple[list[str], bool]:

@@ -1,10 +1,10 @@
 """The registry's pages: search, an agency and its lineage, a version diff, closing a code with
 its successor, and importing an official list (upload → dry-run plan → apply now or schedule).
 
-Every read and write is a call of :mod:`axis.registry_admin` / :mod:`axis.registry_imports`,
-the same functions as ``/v1/registry`` and ``axis registry``: a close made here is one new
-version of the store, audited with the admin's system id and address, and seen by every node
-(this node's view switches at once: the next page shows it).
+Every read and write is a call of :mod:`axis.registry_reads`, :mod:`axis.registry_admin` or
+:mod:`axis.registry_imports`, the same functions as ``/v1/registry`` and ``axis registry``: a
+close made here is one new version of the store, audited with the admin's system id and
+address, and seen by every node (this node's view switches at once: the next page shows it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from axis import registry_admin, registry_imports
+from axis import registry_admin, registry_imports, registry_reads
 from axis.console.web import (
     PREFIX,
     address_of,
@@ -28,8 +28,8 @@ from axis.console.web import (
     viewer_of,
 )
 from axis.errors import AxisError
+from axis.http.problems import read_instant
 from registry.model import SuccessionKind, Successor
-from registry.sources.instants import InstantError, parse_instant
 
 routes = web.RouteTableDef()
 
@@ -51,12 +51,7 @@ def _actor(request: web.Request) -> registry_admin.Actor:
 
 def _instant(raw: str, name: str) -> dt.datetime | None:
     """A form's instant (``datetime-local`` is Vietnam time); empty means none."""
-    if not raw:
-        return None
-    try:
-        return parse_instant(raw, naive_is_local=True)
-    except InstantError as exc:
-        raise AxisError("registry.invalid", f"{name}: {exc.message}", name, status=422) from None
+    return read_instant(raw, name, "registry.invalid", 422)
 
 
 def _int(raw: str, name: str) -> int:
@@ -73,9 +68,9 @@ async def registry_home(request: web.Request) -> web.Response:
     query = request.query.get("q", "").strip()
     results: list[dict[str, Any]] | None = None
     if query:
-        found = await registry_admin.search(registry, query, limit=SEARCH_LIMIT)
+        found = await registry_reads.search(registry, query, limit=SEARCH_LIMIT)
         results = list(found["results"])
-    versions = await registry_admin.versions(registry, limit=VERSIONS_SHOWN)
+    versions = await registry_reads.versions(registry, limit=VERSIONS_SHOWN)
     imports = await registry_imports.pending_imports(runtime.store)
     return render(
         request,
@@ -97,8 +92,8 @@ async def registry_home(request: web.Request) -> web.Response:
 async def agency(request: web.Request) -> web.Response:
     runtime = runtime_of(request)
     registry = runtime.registry.current
-    found = await registry_admin.agency(registry, request.match_info["code"])
-    now_route = await registry_admin.resolve(registry, found["code"], runtime.now())
+    found = await registry_reads.agency(registry, request.match_info["code"])
+    now_route = await registry_reads.resolve(registry, found["code"], runtime.now())
     return render(
         request,
         "agency.html",
@@ -118,7 +113,7 @@ async def version_diff(request: web.Request) -> web.Response:
     newest = registry.version
     to_version = _int(request.query.get("to") or str(newest), "to")
     from_version = _int(request.query.get("from") or str(max(0, to_version - 1)), "from")
-    found = await registry_admin.diff_versions(registry, from_version, to_version)
+    found = await registry_reads.diff_versions(registry, from_version, to_version)
     return render(
         request,
         "diff.html",

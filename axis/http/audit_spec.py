@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from axis.http.registry_spec import _errors, _json, _param
+from axis.http.spec_parts import INSTANT, PAGE_SIZE, STR, errors, json_of, param
 
-_TEXT: Final = {"type": "string"}
-_INSTANT: Final = {
-    "type": "string",
-    "description": "a date (00:00 in Vietnam), ISO 8601, or dd/MM/yyyy HH:mm; no offset = UTC+7",
-}
 _NARROWING: Final = [
-    _param("document_id", "query", _TEXT, "the edXML DocumentId"),
-    _param("message_id", "query", _TEXT, "one message"),
-    _param("code", "query", _TEXT, "an agency code concerned"),
-    _param("system_id", "query", _TEXT, "the system that made the call"),
-    _param("kind", "query", _TEXT, "the event's kind (received, fetched, registry.version, ...)"),
+    param("document_id", "query", STR, "the edXML DocumentId"),
+    param("message_id", "query", STR, "one message"),
+    param("code", "query", STR, "an agency code concerned"),
+    param("system_id", "query", STR, "the system that made the call"),
+    param("kind", "query", STR, "the event's kind (received, fetched, registry.version, ...)"),
 ]
 
 
@@ -32,19 +27,14 @@ def paths() -> dict[str, Any]:
                 "summary": "Audit events, filtered, in chain order (auditor, admin)",
                 "parameters": [
                     *_NARROWING,
-                    _param("since", "query", _INSTANT, "at or after"),
-                    _param("until", "query", _INSTANT, "before"),
-                    _param("after", "query", _TEXT, "cursor of the previous page"),
-                    _param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 1000},
-                        "page size",
-                    ),
+                    param("since", "query", INSTANT, "at or after"),
+                    param("until", "query", INSTANT, "before"),
+                    param("after", "query", STR, "cursor of the previous page"),
+                    param("limit", "query", PAGE_SIZE, "page size"),
                 ],
                 "responses": {
-                    "200": {"description": "a page of events", **_json("AuditPage")},
-                    **_errors(400, 401, 403, 429),
+                    "200": {"description": "a page of events", **json_of("AuditPage")},
+                    **errors(400, 401, 403, 429),
                 },
             }
         },
@@ -52,15 +42,15 @@ def paths() -> dict[str, Any]:
             "get": {
                 "summary": "Every event of [from, to) as JSON Lines, hash-chain fields included",
                 "parameters": [
-                    _param("from", "query", _INSTANT, "first instant (inclusive)", True),
-                    _param("to", "query", _INSTANT, "last instant (exclusive)", True),
+                    param("from", "query", INSTANT, "first instant (inclusive)", True),
+                    param("to", "query", INSTANT, "last instant (exclusive)", True),
                 ],
                 "responses": {
                     "200": {
                         "description": "one event per line (docs/audit.md)",
-                        "content": {"application/x-ndjson": {"schema": _TEXT}},
+                        "content": {"application/x-ndjson": {"schema": STR}},
                     },
-                    **_errors(400, 401, 403, 429),
+                    **errors(400, 401, 403, 429),
                 },
             }
         },
@@ -68,8 +58,8 @@ def paths() -> dict[str, Any]:
             "get": {
                 "summary": "The axis's re-hash of every kept event (auditor, admin)",
                 "responses": {
-                    "200": {"description": "the verdict", **_json("AuditVerdict")},
-                    **_errors(401, 403, 429),
+                    "200": {"description": "the verdict", **json_of("AuditVerdict")},
+                    **errors(401, 403, 429),
                 },
             }
         },

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, cast
 
 from aiohttp import web
 
 from axis.auth.principal import Principal
 from axis.errors import AxisError
+from axis.http.bodies import parse_json_object, text_field
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.problems import (
     client_address,
@@ -137,15 +137,7 @@ async def fetch_message(request: web.Request) -> web.Response:
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     raw = await read_limited(request, 64 * 1024)
-    if not raw:
-        return {}
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AxisError("body.invalid", f"the body is not UTF-8 JSON: {exc}", "body") from None
-    if not isinstance(body, dict):
-        raise AxisError("body.invalid", "the body must be a JSON object", "body")
-    return body
+    return parse_json_object(raw) if raw else {}
 
 
 @routes.post("/v1/messages/{message_id}/ack")
@@ -156,14 +148,10 @@ async def ack_message(request: web.Request) -> web.Response:
     outcome = body.get("outcome", "done")
     if outcome not in ("done", "fail"):
         raise AxisError("body.invalid", "outcome must be done or fail", "outcome")
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise AxisError("body.invalid", "reason must be a string", "reason")
+    reason = text_field(body, "reason")
     if outcome == "fail" and not reason:
         raise AxisError("body.invalid", "a fail needs a reason", "reason")
-    code = body.get("code")
-    if code is not None and not isinstance(code, str):
-        raise AxisError("body.invalid", "code must be a string", "code")
+    code = text_field(body, "code")
     changed = await runtime.deliveries.ack(
         _caller(request),
         request.match_info["message_id"],

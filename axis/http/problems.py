@@ -155,14 +155,22 @@ def query_float(request: web.Request, name: str, default: float, high: float) ->
     return value
 
 
-def query_time(request: web.Request, name: str) -> dt.datetime | None:
-    raw = request.query.get(name)
+def read_instant(
+    raw: str | None, name: str, code: str = "query.invalid", status: int = 400
+) -> dt.datetime | None:
+    """``raw`` (a query parameter, a form or body field named ``name``) as an instant, as
+    :func:`registry.sources.instants.parse_instant` reads it (no offset = Vietnam's time);
+    ``None`` when absent or empty; refused as ``code`` naming the field."""
     if raw is None or raw == "":
         return None
     try:
         return parse_instant(raw, naive_is_local=True)
     except InstantError as exc:
-        raise AxisError("query.invalid", f"{name}: {exc.message}", name) from None
+        raise AxisError(code, f"{name}: {exc.message}", name, status=status) from None
+
+
+def query_time(request: web.Request, name: str) -> dt.datetime | None:
+    return read_instant(request.query.get(name), name)
 
 
 def query_choice(request: web.Request, name: str, options: tuple[str, ...]) -> str | None:

@@ -14,42 +14,21 @@ names are read and answered as UTF-8, never escaped.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Mapping
-from typing import Any, Final, cast
+from typing import Any, cast
 
 from aiohttp import web
 
-from axis import proposals, registry_admin, registry_imports
+from axis import proposals, registry_admin, registry_imports, registry_reads
 from axis.errors import AxisError
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.messages import read_limited
 from axis.http.problems import client_address, json_response, query_choice, query_int, query_time
+from axis.http.registry_body import AGENCY_FIELDS, draft, flag, instant, read_body, successors, text
 from axis.http.roles import READERS, WRITERS, require_role
-from axis.registry_admin import Actor
-from axis.registry_edits import AgencyDraft
+from axis.registry_admin import Actor, WriteArgs
 from axis.runtime import Runtime
-from registry.model import SuccessionKind, Successor
-from registry.sources.instants import InstantError, parse_instant
 
 routes = web.RouteTableDef()
-
-MAX_JSON_BODY: Final = 256 * 1024
-AGENCY_FIELDS: Final = frozenset(
-    {
-        "code",
-        "name",
-        "short_name",
-        "kind",
-        "parent",
-        "admin_unit",
-        "contact",
-        "at",
-        "reason",
-        "note",
-    }
-)
 
 
 # --- request helpers --------------------------------------------------------------------------
@@ -63,107 +42,21 @@ def _runtime(request: web.Request) -> Runtime:
     return request.app[RUNTIME]
 
 
-async def _body(request: web.Request, allowed: frozenset[str] | None = None) -> dict[str, Any]:
-    """The JSON object of the request (empty body: ``{}``); unknown keys are refused so a typo
-    (``"succesors"``) is not silently a close without successors."""
-    raw = await read_limited(request, MAX_JSON_BODY)
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AxisError("body.invalid", f"the body is not UTF-8 JSON: {exc}", "body") from None
-    if not isinstance(body, dict):
-        raise AxisError("body.invalid", "the body must be a JSON object", "body")
-    if allowed is not None:
-        unknown = sorted(set(body) - allowed)
-        if unknown:
-            raise AxisError(
-                "body.invalid",
-                f"unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(allowed))}",
-                unknown[0],
-                status=422,
-            )
-    return body
-
-
-def _text(body: Mapping[str, Any], name: str, *, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise AxisError("body.invalid", f"{name} is required", name, status=422)
-        return None
-    if not isinstance(value, str):
-        raise AxisError("body.invalid", f"{name} must be a string", name, status=422)
-    return value
-
-
-def _instant(body: Mapping[str, Any], name: str) -> dt.datetime | None:
-    value = _text(body, name)
-    if value is None or not value.strip():
-        return None
-    try:
-        return parse_instant(value, naive_is_local=True)
-    except InstantError as exc:
-        raise AxisError("body.invalid", f"{name}: {exc.message}", name, status=422) from None
-
-
-def _bool(body: Mapping[str, Any], name: str) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise AxisError("body.invalid", f"{name} must be true or false", name, status=422)
-    return value
-
-
-def _successors(body: Mapping[str, Any]) -> tuple[Successor, ...]:
-    raw = body.get("successors", [])
-    if not isinstance(raw, list):
-        raise AxisError("body.invalid", "successors must be a list", "successors", status=422)
-    kinds = ", ".join(k.value for k in SuccessionKind)
-    found: list[Successor] = []
-    for index, item in enumerate(raw):
-        where = f"successors[{index}]"
-        if isinstance(item, str):
-            item = {"code": item}
-        if not isinstance(item, dict):
-            raise AxisError("body.invalid", f"{where} must be an object", where, status=422)
-        code = _text(item, "code", required=True) or ""
-        try:
-            kind = SuccessionKind(item.get("kind", "merged"))
-        except ValueError:
-            raise AxisError(
-                "body.invalid", f"{where}.kind must be one of {kinds}", f"{where}.kind", status=422
-            ) from None
-        primary = item.get("primary", False)
-        if not isinstance(primary, bool):
-            raise AxisError(
-                "body.invalid",
-                f"{where}.primary must be true or false",
-                f"{where}.primary",
-                status=422,
-            )
-        found.append(Successor(code, kind, primary))
-    return tuple(found)
-
-
-def _draft(body: Mapping[str, Any], code: str | None = None) -> AgencyDraft:
-    contact = body.get("contact") or {}
-    if not isinstance(contact, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in contact.items()
-    ):
-        raise AxisError(
-            "body.invalid", "contact must be an object of strings", "contact", status=422
-        )
-    return AgencyDraft(
-        code=code or _text(body, "code", required=True) or "",
-        name=_text(body, "name", required=True) or "",
-        short_name=_text(body, "short_name") or "",
-        kind=_text(body, "kind") or "",
-        parent=_text(body, "parent") or None,
-        admin_unit=_text(body, "admin_unit") or None,
-        contact=contact,
-        valid_from=_instant(body, "at"),
+async def _write(
+    request: web.Request, fields: frozenset[str]
+) -> tuple[Runtime, dict[str, Any], WriteArgs]:
+    """An admin's write: its runtime, its body (no key outside ``fields`` and ``reason``) and
+    the arguments every write takes (who, from where, now, why, this node's view)."""
+    require_role(request, WRITERS)
+    runtime = _runtime(request)
+    body = await read_body(request, fields | {"reason"})
+    write = WriteArgs(
+        actor=_actor(request),
+        now=runtime.now(),
+        reason=text(body, "reason") or "",
+        view=runtime.registry,
     )
+    return runtime, body, write
 
 
 def _query_version(request: web.Request, name: str) -> int:
@@ -179,7 +72,7 @@ def _query_version(request: web.Request, name: str) -> int:
 async def resolve(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     at = query_time(request, "at") or runtime.now()
-    answer = await registry_admin.resolve(
+    answer = await registry_reads.resolve(
         runtime.registry.current,
         request.match_info["code"],
         at,
@@ -190,10 +83,10 @@ async def resolve(request: web.Request) -> web.Response:
 
 @routes.get("/v1/registry/search")
 async def search(request: web.Request) -> web.Response:
-    answer = await registry_admin.search(
+    answer = await registry_reads.search(
         _runtime(request).registry.current,
         request.query.get("q", ""),
-        limit=query_int(request, "limit", 20, 1, registry_admin.MAX_SEARCH),
+        limit=query_int(request, "limit", 20, 1, registry_reads.MAX_SEARCH),
         at=query_time(request, "at"),
     )
     return json_response(answer)
@@ -201,7 +94,7 @@ async def search(request: web.Request) -> web.Response:
 
 @routes.get("/v1/registry/agencies/{code}")
 async def agency(request: web.Request) -> web.Response:
-    answer = await registry_admin.agency(
+    answer = await registry_reads.agency(
         _runtime(request).registry.current, request.match_info["code"]
     )
     return json_response(answer)
@@ -209,16 +102,16 @@ async def agency(request: web.Request) -> web.Response:
 
 @routes.get("/v1/registry/versions")
 async def versions(request: web.Request) -> web.Response:
-    answer = await registry_admin.versions(
+    answer = await registry_reads.versions(
         _runtime(request).registry.current,
-        limit=query_int(request, "limit", 100, 1, registry_admin.MAX_VERSIONS),
+        limit=query_int(request, "limit", 100, 1, registry_reads.MAX_VERSIONS),
     )
     return json_response(answer)
 
 
 @routes.get("/v1/registry/diff")
 async def diff(request: web.Request) -> web.Response:
-    answer = await registry_admin.diff_versions(
+    answer = await registry_reads.diff_versions(
         _runtime(request).registry.current,
         _query_version(request, "from"),
         _query_version(request, "to"),
@@ -228,7 +121,7 @@ async def diff(request: web.Request) -> web.Response:
 
 @routes.get("/v1/registry/changes")
 async def changes(request: web.Request) -> web.Response:
-    answer = await registry_admin.changes_since(
+    answer = await registry_reads.changes_since(
         _runtime(request).registry.current, _query_version(request, "since")
     )
     return json_response(answer)
@@ -239,90 +132,61 @@ async def changes(request: web.Request) -> web.Response:
 
 @routes.post("/v1/registry/agencies")
 async def add(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, AGENCY_FIELDS)
-    outcome = await registry_admin.add_agency(
-        runtime.store,
-        _draft(body),
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
-    )
+    runtime, body, write = await _write(request, AGENCY_FIELDS)
+    outcome = await registry_admin.add_agency(runtime.store, draft(body), **write)
     return json_response(outcome.to_dict(), status=201 if outcome.changed else 200)
 
 
 @routes.post("/v1/registry/agencies/{code}/rename")
 async def rename(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"name", "short_name", "at", "reason"}))
+    runtime, body, write = await _write(request, frozenset({"name", "short_name", "at"}))
     outcome = await registry_admin.rename_agency(
         runtime.store,
         request.match_info["code"],
-        _text(body, "name", required=True) or "",
-        short_name=_text(body, "short_name"),
-        at=_instant(body, "at"),
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
+        text(body, "name", required=True) or "",
+        short_name=text(body, "short_name"),
+        at=instant(body, "at"),
+        **write,
     )
     return json_response(outcome.to_dict())
 
 
+_SUCCESSION_FIELDS = frozenset({"at", "successors", "legal_basis"})
+
+
 @routes.post("/v1/registry/agencies/{code}/close")
 async def close(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"at", "successors", "legal_basis", "reason"}))
+    runtime, body, write = await _write(request, _SUCCESSION_FIELDS)
     outcome = await registry_admin.close_agency(
         runtime.store,
         request.match_info["code"],
-        at=_instant(body, "at"),
-        successors=_successors(body),
-        legal_basis=_text(body, "legal_basis") or "",
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
+        at=instant(body, "at"),
+        successors=successors(body),
+        legal_basis=text(body, "legal_basis") or "",
+        **write,
     )
     return json_response(outcome.to_dict())
 
 
 @routes.post("/v1/registry/agencies/{code}/successors")
-async def successors(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"at", "successors", "legal_basis", "reason"}))
+async def set_successors(request: web.Request) -> web.Response:
+    runtime, body, write = await _write(request, _SUCCESSION_FIELDS)
     outcome = await registry_admin.set_successors(
         runtime.store,
         request.match_info["code"],
-        _successors(body),
-        at=_instant(body, "at"),
-        legal_basis=_text(body, "legal_basis") or "",
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
+        successors(body),
+        at=instant(body, "at"),
+        legal_basis=text(body, "legal_basis") or "",
+        **write,
     )
     return json_response(outcome.to_dict())
 
 
 @routes.post("/v1/registry/agencies/{code}/reopen")
 async def reopen(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"at", "reason"}))
+    runtime, body, write = await _write(request, frozenset({"at"}))
     outcome = await registry_admin.reopen_agency(
-        runtime.store,
-        request.match_info["code"],
-        at=_instant(body, "at"),
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
+        runtime.store, request.match_info["code"], at=instant(body, "at"), **write
     )
     return json_response(outcome.to_dict())
 
@@ -370,18 +234,13 @@ async def one_import(request: web.Request) -> web.Response:
 
 @routes.post("/v1/registry/imports/{id}/apply")
 async def apply_import(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"at", "partial", "reason"}))
+    runtime, body, write = await _write(request, frozenset({"at", "partial"}))
     outcome = await registry_imports.apply_import(
         runtime.store,
         request.match_info["id"],
-        at=_instant(body, "at"),
-        partial=_bool(body, "partial"),
-        actor=_actor(request),
-        now=runtime.now(),
-        view=runtime.registry,
-        reason=_text(body, "reason") or "",
+        at=instant(body, "at"),
+        partial=flag(body, "partial"),
+        **write,
     )
     return json_response(outcome.to_dict())
 
@@ -404,15 +263,15 @@ async def propose(request: web.Request) -> web.Response:
     """An agency's system proposes a sub-unit under a code it acts for."""
     principal = require_role(request, ("agency",))
     runtime = _runtime(request)
-    body = await _body(request, AGENCY_FIELDS)
+    body = await read_body(request, AGENCY_FIELDS)
     answer = await proposals.propose(
         runtime.store,
         principal,
-        _draft(body),
+        draft(body),
         address=client_address(request),
         now=runtime.now(),
         auto_approve=runtime.config.auto_approve_proposals,
-        note=_text(body, "note") or "",
+        note=text(body, "note") or "",
         view=runtime.registry,
     )
     return json_response(answer, status=201)
@@ -430,30 +289,19 @@ async def list_proposals(request: web.Request) -> web.Response:
 
 @routes.post("/v1/registry/proposals/{id}/approve")
 async def approve(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"reason"}))
-    answer = await proposals.approve_proposal(
-        runtime.store,
-        request.match_info["id"],
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
-        view=runtime.registry,
-    )
+    runtime, _, write = await _write(request, frozenset())
+    answer = await proposals.approve_proposal(runtime.store, request.match_info["id"], **write)
     return json_response(answer)
 
 
 @routes.post("/v1/registry/proposals/{id}/reject")
 async def reject(request: web.Request) -> web.Response:
-    require_role(request, WRITERS)
-    runtime = _runtime(request)
-    body = await _body(request, frozenset({"reason"}))
+    runtime, _, write = await _write(request, frozenset())
     answer = await proposals.reject_proposal(
         runtime.store,
         request.match_info["id"],
-        actor=_actor(request),
-        now=runtime.now(),
-        reason=_text(body, "reason") or "",
+        actor=write["actor"],
+        now=write["now"],
+        reason=write["reason"],
     )
     return json_response(answer)

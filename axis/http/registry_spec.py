@@ -8,40 +8,27 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-_PROBLEM: Final = {"$ref": "#/components/responses/Problem"}
-_STR: Final = {"type": "string"}
-_NSTR: Final = {"type": ["string", "null"]}
-_INT: Final = {"type": "integer"}
-_BOOL: Final = {"type": "boolean"}
-_OBJ: Final = {"type": "object"}
-_LIST: Final = {"type": "array", "items": {"type": "object"}}
-_INSTANT: Final = {
-    "type": "string",
-    "description": "a date (00:00 in Vietnam), ISO 8601, or dd/MM/yyyy HH:mm; no offset = UTC+7",
-}
+from axis.http.spec_parts import (
+    BOOL,
+    INSTANT,
+    INT,
+    LIST,
+    NSTR,
+    OBJ,
+    STR,
+    errors,
+    json_of,
+    obj,
+    param,
+)
 
-
-def _param(
-    name: str, where: str, schema: dict[str, Any], text: str, required: bool = False
-) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required, "schema": schema, "description": text}
-
-
-_CODE: Final = _param("code", "path", {"type": "string", "minLength": 1}, "agency code", True)
-_ID: Final = _param("id", "path", {"type": "string", "minLength": 1}, "id", True)
-_AT: Final = _param("at", "query", _INSTANT, "the instant asked about (default: now)")
-
-
-def _errors(*codes: int) -> dict[str, Any]:
-    return {str(code): _PROBLEM for code in codes}
-
-
-def _json(ref: str) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+_CODE: Final = param("code", "path", {"type": "string", "minLength": 1}, "agency code", True)
+_ID: Final = param("id", "path", {"type": "string", "minLength": 1}, "id", True)
+_AT: Final = param("at", "query", INSTANT, "the instant asked about (default: now)")
 
 
 def _body(ref: str) -> dict[str, Any]:
-    return {"required": False, **_json(ref)}
+    return {"required": False, **json_of(ref)}
 
 
 def _read(summary: str, parameters: list[dict[str, Any]], ref: str) -> dict[str, Any]:
@@ -50,8 +37,8 @@ def _read(summary: str, parameters: list[dict[str, Any]], ref: str) -> dict[str,
             "summary": summary + " (every authenticated system)",
             "parameters": parameters,
             "responses": {
-                "200": {"description": "answer", **_json(ref)},
-                **_errors(400, 401, 404, 410, 422, 429),
+                "200": {"description": "answer", **json_of(ref)},
+                **errors(400, 401, 404, 410, 422, 429),
             },
         }
     }
@@ -66,8 +53,8 @@ def _write(
             "parameters": parameters,
             "requestBody": _body(body),
             "responses": {
-                ok: {"description": "the new version", **_json("RegistryChange")},
-                **_errors(400, 401, 403, 404, 409, 422, 429),
+                ok: {"description": "the new version", **json_of("RegistryChange")},
+                **errors(400, 401, 403, 404, 409, 422, 429),
             },
         }
     }
@@ -81,18 +68,18 @@ def paths() -> dict[str, Any]:
             [
                 _CODE,
                 _AT,
-                _param("addressed_at", "query", _INSTANT, "when the sender wrote the code"),
+                param("addressed_at", "query", INSTANT, "when the sender wrote the code"),
             ],
             "RegistryResolution",
         ),
         "/v1/registry/search": _read(
             "Agencies by name, with or without diacritics",
             [
-                _param("q", "query", {"type": "string", "minLength": 1}, "the text", True),
-                _param(
+                param("q", "query", {"type": "string", "minLength": 1}, "the text", True),
+                param(
                     "limit", "query", {"type": "integer", "minimum": 1, "maximum": 200}, "at most"
                 ),
-                _param("at", "query", _INSTANT, "only records in force then"),
+                param("at", "query", INSTANT, "only records in force then"),
             ],
             "RegistrySearch",
         ),
@@ -102,7 +89,7 @@ def paths() -> dict[str, Any]:
         "/v1/registry/versions": _read(
             "The newest version headers",
             [
-                _param(
+                param(
                     "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000}, "at most"
                 )
             ],
@@ -111,14 +98,14 @@ def paths() -> dict[str, Any]:
         "/v1/registry/diff": _read(
             "What differs between two versions",
             [
-                _param("from", "query", {"type": "integer", "minimum": 0}, "older version", True),
-                _param("to", "query", {"type": "integer", "minimum": 0}, "newer version", True),
+                param("from", "query", {"type": "integer", "minimum": 0}, "older version", True),
+                param("to", "query", {"type": "integer", "minimum": 0}, "newer version", True),
             ],
             "RegistryDiff",
         ),
         "/v1/registry/changes": _read(
             "Every change after version N, to replay (how an agency's system stays in sync)",
-            [_param("since", "query", {"type": "integer", "minimum": 0}, "the version held", True)],
+            [param("since", "query", {"type": "integer", "minimum": 0}, "the version held", True)],
             "RegistryChanges",
         ),
         "/v1/registry/agencies": _write(
@@ -147,14 +134,14 @@ def paths() -> dict[str, Any]:
             "post": {
                 "summary": "Upload an official list: its plan (dry run), kept with an id (admin)",
                 "parameters": [
-                    _param("filename", "query", _STR, "the file's name (for messages)"),
-                    _param(
+                    param("filename", "query", STR, "the file's name (for messages)"),
+                    param(
                         "format",
                         "query",
                         {"type": "string", "enum": ["native", "vdxp", "nso_crosswalk"]},
                         "default: detected from the content",
                     ),
-                    _param("at", "query", _INSTANT, "plan the list's undated statements for then"),
+                    param("at", "query", INSTANT, "plan the list's undated statements for then"),
                 ],
                 "requestBody": {
                     "required": True,
@@ -167,15 +154,15 @@ def paths() -> dict[str, Any]:
                     },
                 },
                 "responses": {
-                    "201": {"description": "the plan", **_json("RegistryImportPlan")},
-                    **_errors(400, 401, 403, 413, 422, 429),
+                    "201": {"description": "the plan", **json_of("RegistryImportPlan")},
+                    **errors(400, 401, 403, 413, 422, 429),
                 },
             },
             "get": {
                 "summary": "Kept imports, newest first (admin, auditor)",
                 "responses": {
-                    "200": {"description": "imports", **_json("Items")},
-                    **_errors(401, 403, 429),
+                    "200": {"description": "imports", **json_of("Items")},
+                    **errors(401, 403, 429),
                 },
             },
         },
@@ -184,14 +171,14 @@ def paths() -> dict[str, Any]:
                 "summary": "One import; a pending one planned again on the newest version (admin, auditor)",
                 "parameters": [_ID],
                 "responses": {
-                    "200": {"description": "the import", **_json("RegistryImportPlan")},
-                    **_errors(401, 403, 404, 429),
+                    "200": {"description": "the import", **json_of("RegistryImportPlan")},
+                    **errors(401, 403, 404, 429),
                 },
             },
             "delete": {
                 "summary": "Discard a pending import (admin)",
                 "parameters": [_ID],
-                "responses": {"200": {"description": "discarded"}, **_errors(401, 403, 404, 429)},
+                "responses": {"200": {"description": "discarded"}, **errors(401, 403, 404, 429)},
             },
         },
         "/v1/registry/imports/{id}/apply": _write(
@@ -204,14 +191,14 @@ def paths() -> dict[str, Any]:
                 "summary": "Propose a sub-unit under a code the caller acts for (agency systems)",
                 "requestBody": _body("RegistryAgencyDraft"),
                 "responses": {
-                    "201": {"description": "the proposal", **_json("RegistryProposal")},
-                    **_errors(400, 401, 403, 404, 409, 422, 429),
+                    "201": {"description": "the proposal", **json_of("RegistryProposal")},
+                    **errors(400, 401, 403, 404, 409, 422, 429),
                 },
             },
             "get": {
                 "summary": "Proposals, newest first (admin, auditor)",
                 "parameters": [
-                    _param(
+                    param(
                         "state",
                         "query",
                         {"type": "string", "enum": ["pending", "approved", "rejected"]},
@@ -219,8 +206,8 @@ def paths() -> dict[str, Any]:
                     )
                 ],
                 "responses": {
-                    "200": {"description": "proposals", **_json("Items")},
-                    **_errors(400, 401, 403, 429),
+                    "200": {"description": "proposals", **json_of("Items")},
+                    **errors(400, 401, 403, 429),
                 },
             },
         },
@@ -231,8 +218,8 @@ def paths() -> dict[str, Any]:
                     "parameters": [_ID],
                     "requestBody": _body("RegistryDecision"),
                     "responses": {
-                        "200": {"description": "the proposal", **_json("RegistryProposal")},
-                        **_errors(400, 401, 403, 404, 409, 422, 429),
+                        "200": {"description": "the proposal", **json_of("RegistryProposal")},
+                        **errors(400, 401, 403, 404, 409, 422, 429),
                     },
                 }
             }
@@ -241,17 +228,13 @@ def paths() -> dict[str, Any]:
     }
 
 
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "object", "properties": properties, "required": required or []}
-
-
 _SUCCESSORS: Final = {
     "type": "array",
-    "items": _obj(
+    "items": obj(
         {
-            "code": _STR,
+            "code": STR,
             "kind": {"type": "string", "enum": ["merged", "renamed", "split", "absorbed"]},
-            "primary": _BOOL,
+            "primary": BOOL,
         },
         ["code"],
     ),
@@ -261,90 +244,90 @@ _SUCCESSORS: Final = {
 def schemas() -> dict[str, Any]:
     """The registry's schemas."""
     return {
-        "Items": _obj({"items": _LIST}, ["items"]),
-        "RegistryResolution": _obj(
+        "Items": obj({"items": LIST}, ["items"]),
+        "RegistryResolution": obj(
             {
-                "version": _INT,
-                "requested": _STR,
-                "at": _STR,
-                "status": _STR,
-                "ok": _BOOL,
+                "version": INT,
+                "requested": STR,
+                "at": STR,
+                "status": STR,
+                "ok": BOOL,
                 "agency": {"type": ["object", "null"]},
-                "hops": _LIST,
-                "candidates": {"type": "array", "items": _STR},
+                "hops": LIST,
+                "candidates": {"type": "array", "items": STR},
                 "last_known": {"type": ["object", "null"]},
             },
             ["version", "status"],
         ),
-        "RegistrySearch": _obj({"version": _INT, "query": _STR, "results": _LIST}, ["results"]),
-        "RegistryAgency": _obj(
+        "RegistrySearch": obj({"version": INT, "query": STR, "results": LIST}, ["results"]),
+        "RegistryAgency": obj(
             {
-                "version": _INT,
-                "code": _STR,
-                "records": _LIST,
-                "successors": _LIST,
-                "predecessors": _LIST,
+                "version": INT,
+                "code": STR,
+                "records": LIST,
+                "successors": LIST,
+                "predecessors": LIST,
             },
             ["code", "records"],
         ),
-        "RegistryVersions": _obj({"version": _INT, "first": _INT, "versions": _LIST}, ["versions"]),
-        "RegistryDiff": _obj({"from_version": _INT, "to_version": _INT, "counts": _OBJ}),
-        "RegistryChanges": _obj({"since": _INT, "version": _INT, "versions": _LIST}, ["versions"]),
-        "RegistryChange": _obj(
+        "RegistryVersions": obj({"version": INT, "first": INT, "versions": LIST}, ["versions"]),
+        "RegistryDiff": obj({"from_version": INT, "to_version": INT, "counts": OBJ}),
+        "RegistryChanges": obj({"since": INT, "version": INT, "versions": LIST}, ["versions"]),
+        "RegistryChange": obj(
             {
-                "version_before": _INT,
-                "version": _INT,
-                "changed": _BOOL,
-                "author": _STR,
-                "reason": _STR,
-                "effective": _NSTR,
-                "changes": _LIST,
+                "version_before": INT,
+                "version": INT,
+                "changed": BOOL,
+                "author": STR,
+                "reason": STR,
+                "effective": NSTR,
+                "changes": LIST,
             },
             ["version", "changed"],
         ),
-        "RegistryAgencyDraft": _obj(
+        "RegistryAgencyDraft": obj(
             {
-                "code": _STR,
-                "name": _STR,
-                "short_name": _STR,
-                "kind": _STR,
-                "parent": _STR,
-                "admin_unit": _STR,
-                "contact": {"type": "object", "additionalProperties": _STR},
-                "at": _INSTANT,
-                "reason": _STR,
-                "note": _STR,
+                "code": STR,
+                "name": STR,
+                "short_name": STR,
+                "kind": STR,
+                "parent": STR,
+                "admin_unit": STR,
+                "contact": {"type": "object", "additionalProperties": STR},
+                "at": INSTANT,
+                "reason": STR,
+                "note": STR,
             },
             ["code", "name"],
         ),
-        "RegistryRename": _obj(
-            {"name": _STR, "short_name": _STR, "at": _INSTANT, "reason": _STR}, ["name"]
+        "RegistryRename": obj(
+            {"name": STR, "short_name": STR, "at": INSTANT, "reason": STR}, ["name"]
         ),
-        "RegistryClose": _obj(
-            {"at": _INSTANT, "successors": _SUCCESSORS, "legal_basis": _STR, "reason": _STR}
+        "RegistryClose": obj(
+            {"at": INSTANT, "successors": _SUCCESSORS, "legal_basis": STR, "reason": STR}
         ),
-        "RegistryReopen": _obj({"at": _INSTANT, "reason": _STR}),
-        "RegistryImportApply": _obj({"at": _INSTANT, "partial": _BOOL, "reason": _STR}),
-        "RegistryImportPlan": _obj(
+        "RegistryReopen": obj({"at": INSTANT, "reason": STR}),
+        "RegistryImportApply": obj({"at": INSTANT, "partial": BOOL, "reason": STR}),
+        "RegistryImportPlan": obj(
             {
-                "id": _STR,
-                "state": _STR,
-                "summary": _OBJ,
-                "can_apply": _BOOL,
-                "problems": _LIST,
-                "changes": _LIST,
+                "id": STR,
+                "state": STR,
+                "summary": OBJ,
+                "can_apply": BOOL,
+                "problems": LIST,
+                "changes": LIST,
             },
             ["id"],
         ),
-        "RegistryProposal": _obj(
+        "RegistryProposal": obj(
             {
-                "id": _STR,
-                "state": _STR,
-                "agency": _OBJ,
-                "proposed_by": _STR,
+                "id": STR,
+                "state": STR,
+                "agency": OBJ,
+                "proposed_by": STR,
                 "version": {"type": ["integer", "null"]},
             },
             ["id", "state"],
         ),
-        "RegistryDecision": _obj({"reason": _STR}),
+        "RegistryDecision": obj({"reason": STR}),
     }

@@ -14,12 +14,12 @@ on this node and within :data:`axis.signer_check.DEFAULT_TTL` seconds on the oth
 
 from __future__ import annotations
 
-import json
 from typing import Any, Final
 
 from aiohttp import web
 
 from axis.errors import AxisError
+from axis.http.bodies import flag_field, parse_json_object, text_field
 from axis.http.keys import RUNTIME
 from axis.http.messages import read_limited
 from axis.http.problems import client_address, json_response
@@ -48,28 +48,7 @@ def _invalid(message: str, location: str) -> AxisError:
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
-    raw = await read_limited(request, MAX_BODY)
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _invalid(f"the body is not UTF-8 JSON: {exc}", "body") from None
-    if not isinstance(body, dict):
-        raise _invalid("the body must be a JSON object", "body")
-    return body
-
-
-def _flag(body: dict[str, Any], name: str) -> bool:
-    value = body.get(name, False)
-    if not isinstance(value, bool):
-        raise _invalid(f"{name} must be true or false", name)
-    return value
-
-
-def _text(body: dict[str, Any], name: str) -> str | None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, str):
-        raise _invalid(f"{name} must be a string", name)
-    return value
+    return parse_json_object(await read_limited(request, MAX_BODY))
 
 
 def _binding(body: dict[str, Any]) -> SignerBinding:
@@ -78,12 +57,12 @@ def _binding(body: dict[str, Any]) -> SignerBinding:
     if not isinstance(codes, str | list):
         raise _invalid("codes must be a list of agency codes (or 'A,B')", "codes")
     parsed = parse_codes(codes)
-    exact = _flag(body, "exact")
+    exact = flag_field(body, "exact")
     by = body.get("by", "sha256")
     if by not in BY_CHOICES:
         raise _invalid(f"by must be one of {', '.join(BY_CHOICES)}", "by")
-    certificate = _text(body, "certificate")
-    issuer, serial = _text(body, "issuer"), _text(body, "serial")
+    certificate = text_field(body, "certificate")
+    issuer, serial = text_field(body, "issuer"), text_field(body, "serial")
     if certificate is not None:
         if issuer is not None or serial is not None:
             raise _invalid("give a certificate, or an issuer and a serial, not both", "body")
@@ -112,7 +91,7 @@ async def add_signer(request: web.Request) -> web.Response:
         at=runtime.now(),
         system_id=principal.system_id,
         address=client_address(request),
-        replace_existing=_flag(body, "replace"),
+        replace_existing=flag_field(body, "replace"),
     )
     runtime.signers.invalidate()
     return json_response(stored.to_dict(), status=200 if replaced else 201)
