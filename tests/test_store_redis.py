@@ -10,18 +10,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from redis.crc import key_slot
 
 from axis.config import AxisConfig
 from axis.resources import build_store, open_store
+from axis.store import open_store_url, redis_wake
+from axis.store import redis_admin as admin
 from axis.store import redis_keys as keys
-from axis.store import redis_wake
+from axis.store import redis_payloads as payloads
 from axis.store.errors import StoreError
 from axis.store.protocol import Store
 from axis.store.records import AuditEvent, AuditFilter
+from axis.store.redis_client import is_cluster
+from axis.store.redis_payloads import PayloadRef
 from axis.store.redis_store import RedisStore
 from axis.store.redis_tx import Tx
 from axis.store.sqlite import SqliteStore
@@ -32,10 +39,17 @@ from tests.store_contract import PAYLOAD, at, draft, edoc, status
 from tests.test_registry_resolve import sample_registry
 
 
+@pytest.fixture(params=[payloads.INLINE_MAX, 0], ids=["inline", "payload-first"])
+def inline_max(request: pytest.FixtureRequest) -> int:
+    """Both ways an accept stores its payload on one server: inside the commit (small ones, by
+    default) and written first (bigger ones; always on a cluster)."""
+    return int(request.param)
+
+
 @pytest.fixture
-def store_factory(redis_db: RedisServer) -> Callable[[], Store]:  # noqa: F811
+def store_factory(redis_db: RedisServer, inline_max: int) -> Callable[[], Store]:  # noqa: F811
     """Each call: a new, unopened RedisStore over this test's (flushed) database."""
-    return lambda: RedisStore(redis_db.url)
+    return lambda: RedisStore(redis_db.url, inline_max=inline_max)
 
 
 def _run(store: Store, body: Callable[[Store], Awaitable[None]]) -> None:
@@ -233,6 +247,7 @@ def test_reads_on_an_unseeded_store_write_nothing(redis_db: RedisServer) -> None
 
 def test_what_was_acknowledged_is_in_the_append_only_file(
     redis_db: RedisServer,  # noqa: F811
+    inline_max: int,
 ) -> None:
     """DEBUG LOADAOF empties the memory and reloads the AOF: what an accept returned survives."""
     msg = edoc("H38", payload=PAYLOAD * 3)
@@ -240,7 +255,7 @@ def test_what_was_acknowledged_is_in_the_append_only_file(
     async def write(store: Store) -> None:
         await store.accept(msg)
 
-    _run(RedisStore(redis_db.url), write)
+    _run(RedisStore(redis_db.url, inline_max=inline_max), write)
     raw = redis_db.client()
     assert raw.config_get("appendonly")["appendonly"] == "yes"
     raw.execute_command("DEBUG", "LOADAOF")  # type: ignore[no-untyped-call]
@@ -253,22 +268,218 @@ def test_what_was_acknowledged_is_in_the_append_only_file(
         ]
         assert (await store.verify_audit()).checked == 1
 
-    _run(RedisStore(redis_db.url), read)
+    _run(RedisStore(redis_db.url, inline_max=inline_max), read)
 
 
-def test_keys_are_hash_tagged_by_agency_and_message(redis_db: RedisServer) -> None:  # noqa: F811
-    msg = edoc("H38", "000.01.02.H38")
+def test_ordered_keys_share_one_slot_and_payloads_go_to_their_shards(
+    redis_db: RedisServer,  # noqa: F811
+    inline_max: int,
+) -> None:
+    """What a cluster needs: every key the commit script touches hashes to the head's slot
+    (a script may not reach another), and payloads carry a bucket tag of their own."""
+    msg = edoc("H38", "000.01.02.H38", payload=PAYLOAD * 2)
 
     async def write(store: Store) -> None:
         await store.accept(msg)
+        await store.accept(status("H38", "G17", msg.document_id, "01", when=at(1)))
+        await store.mark_fetched(msg.message_id, ["H38"], at(2), draft("fetched"))
 
-    _run(RedisStore(redis_db.url), write)
+    _run(RedisStore(redis_db.url, inline_max=inline_max), write)
     raw = redis_db.client()
     names = set(raw.scan_iter("*"))
     raw.close()
-    assert {"axis:{H38}:inbox", "axis:{000.01.02.H38}:inbox", "axis:{G17}:sent"} <= names
-    assert keys.deliveries_key(msg.message_id) in names
-    assert all(name.startswith("axis:") and "{" in name and "}" in name for name in names)
+    head_slot = key_slot(keys.HEAD.encode())
+    payload_keys = {name for name in names if ":payload:" in name}
+    ordered = names - payload_keys
+    assert {keys.inbox_key("000.01.02.H38"), keys.sent_key("G17"), keys.LEASES} <= ordered
+    assert {key_slot(name.encode()) for name in ordered} == {head_slot}
+    assert len(payload_keys) == 2
+    assert all(
+        re.fullmatch(r"axis:\{p\d+\}:payload:[0-9a-f]+\.[0-9a-f]{16}", n) for n in payload_keys
+    )
+    assert not any(name.endswith(":written") for name in names)  # settled once committed
+
+
+def test_a_resend_or_a_reused_id_leaves_no_payload_behind(
+    redis_db: RedisServer,  # noqa: F811
+    inline_max: int,
+) -> None:
+    """An accept that stores nothing leaves no payload (written first: it deletes its own),
+    and never touches the stored message's (its key has another nonce)."""
+    first = edoc("H38", key="một-lần", payload=b"<first/>")
+    resend = dataclasses.replace(edoc("H38", key="một-lần"), payload=b"<resent/>")
+    clash = dataclasses.replace(edoc("G09"), message_id=first.message_id, payload=b"<clash/>")
+
+    async def body(store: Store) -> None:
+        await store.accept(first)
+        assert (await store.accept(resend)).duplicate
+        with pytest.raises(StoreError) as refused:
+            await store.accept(clash)
+        assert refused.value.code == "store.conflict"
+        assert await store.payload(first.message_id) == b"<first/>"
+
+    _run(RedisStore(redis_db.url, inline_max=inline_max), body)
+    raw = redis_db.client()
+    names = set(raw.scan_iter("*"))
+    raw.close()
+    assert len([name for name in names if ":payload:" in name]) == 1
+    assert not any(name.endswith(":written") for name in names)
+
+
+def test_a_commit_whose_reply_was_lost_keeps_its_payload(
+    redis_db: RedisServer,  # noqa: F811
+    inline_max: int,
+) -> None:
+    """The commit applied but its reply was lost: redis-py sends it again, the epoch has
+    moved, the accept re-runs and finds its own message as a duplicate. The payload it wrote
+    is the one that message names: it must stay."""
+    msg = edoc("H38")
+
+    async def body(store: Store) -> None:
+        assert isinstance(store, RedisStore)
+        script = store._commit
+        assert script is not None
+        calls: list[int] = []
+
+        async def applied_but_answered_late(**kwargs: Any) -> int:
+            calls.append(await script(**kwargs))
+            return 0 if len(calls) == 1 else calls[-1]  # the first answer is "another came first"
+
+        store._commit = applied_but_answered_late  # type: ignore[assignment]
+        outcome = await store.accept(msg)
+        assert (outcome.message_id, outcome.duplicate, calls) == (msg.message_id, True, [1])
+        assert await store.payload(msg.message_id) == PAYLOAD
+
+    _run(RedisStore(redis_db.url, inline_max=inline_max), body)
+    assert len(_payload_keys(redis_db)) == 1
+
+
+def _payload_keys(server: RedisServer) -> set[str]:
+    raw = server.client()
+    try:
+        return {str(name) for name in raw.scan_iter("axis:{p*}:payload:*")}
+    finally:
+        raw.close()
+
+
+def test_a_crash_between_payload_and_commit_leaves_an_orphan_the_purge_sweeps(
+    redis_db: RedisServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The payload is written, the process dies before its commit: nothing names it. A
+    purge within the grace keeps it (its accept may still be committing), after it drops it;
+    committed payloads are never taken."""
+    kept = edoc("H38")
+    orphan = PayloadRef.new("crashed")
+
+    async def crash(store: Store) -> None:
+        assert isinstance(store, RedisStore)
+        await store.accept(kept)
+        await payloads.put(store._bytes_db(), orphan, b"<never committed/>")
+
+    async def purge(store: Store) -> None:
+        await store.purge(at(-60 * 24), at(1))
+        assert await store.payload(kept.message_id) == PAYLOAD
+
+    _run(RedisStore(redis_db.url, inline_max=0), crash)
+    assert len(_payload_keys(redis_db)) == 2
+    _run(RedisStore(redis_db.url, inline_max=0), purge)
+    assert orphan.key in _payload_keys(redis_db)  # younger than GRACE: left alone
+    monkeypatch.setattr(payloads, "GRACE", 0.0)
+    _run(RedisStore(redis_db.url, inline_max=0), purge)
+    assert orphan.key not in _payload_keys(redis_db)
+    assert len(_payload_keys(redis_db)) == 1
+
+
+def test_a_crash_after_a_purge_commit_still_deletes_its_payloads(
+    redis_db: RedisServer,  # noqa: F811
+) -> None:
+    """The purge's commit names the payloads (``doomed``); a crash before they are deleted
+    leaves them named, and the next purge deletes them."""
+    old = edoc("H38", when=at(-60 * 48))
+
+    async def commit_only(store: Store) -> None:
+        assert isinstance(store, RedisStore)
+        await store.accept(old)
+        await store._transact(lambda tx: admin.purge(tx, at(-60 * 24), at(1)))  # then "dies"
+        assert await store.payload(old.message_id) is None  # the message is gone already
+
+    async def next_purge(store: Store) -> None:
+        await store.purge(at(-60 * 24), at(2))
+
+    _run(RedisStore(redis_db.url, inline_max=0), commit_only)
+    raw = redis_db.client()
+    assert raw.scard(keys.DOOMED) == 1
+    assert len(_payload_keys(redis_db)) == 1
+    _run(RedisStore(redis_db.url, inline_max=0), next_purge)
+    assert raw.scard(keys.DOOMED) == 0
+    raw.close()
+    assert _payload_keys(redis_db) == set()
+
+
+def test_sweeps_racing_accepts_never_take_a_committed_payload(
+    redis_db: RedisServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With no grace at all every payload in flight looks like an orphan to a sweep: the
+    sweep's check-and-delete and the accept's re-write must still leave every accepted
+    message with its payload."""
+    monkeypatch.setattr(payloads, "GRACE", 0.0)
+    messages = [edoc("H38", doc=f"{n}/CV", payload=PAYLOAD + bytes([n])) for n in range(40)]
+
+    async def body() -> None:
+        writer, sweeper = (
+            RedisStore(redis_db.url, inline_max=0),
+            RedisStore(redis_db.url, inline_max=0),
+        )
+        await writer.open()
+        await sweeper.open()
+        try:
+            accepts = asyncio.gather(*(writer.accept(msg) for msg in messages))
+            while not accepts.done():
+                await sweeper.purge(at(-60 * 24), at(1))
+            await accepts
+            for n, msg in enumerate(messages):
+                assert await sweeper.payload(msg.message_id) == PAYLOAD + bytes([n])
+        finally:
+            await sweeper.close()
+            await writer.close()
+
+    asyncio.run(body())
+    assert len(_payload_keys(redis_db)) == len(messages)
+
+
+def test_a_store_of_the_old_key_layout_is_refused_not_read_as_empty(
+    redis_db: RedisServer,  # noqa: F811
+) -> None:
+    raw = redis_db.client()
+    raw.hset(keys.HEAD, mapping={"epoch": "7", "seq": "3"})  # as layout 1 left it: no layout
+    raw.close()
+    with pytest.raises(StoreError) as refused:
+        _run(RedisStore(redis_db.url), lambda store: store.ping())
+    assert refused.value.code == "store.layout"
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("redis://a:1,b:2/0", "several hosts name a cluster"),
+        ("redis://a:1/0?cluster=maybe", "cluster= is true or false"),
+        ("redis://a:1,b/0?cluster=true", "a seed node is HOST:PORT"),
+    ],
+)
+def test_a_bad_redis_url_is_refused_when_the_store_is_made(url: str, problem: str) -> None:
+    with pytest.raises(StoreError) as refused:
+        open_store_url(url)
+    assert refused.value.code == "store.bad_url"
+    assert problem in refused.value.message
+
+
+def test_cluster_urls_name_a_cluster_and_plain_ones_a_server() -> None:
+    assert isinstance(open_store_url("redis://a:1,b:2/0?cluster=true"), RedisStore)
+    assert is_cluster("rediss://:pw@a:1/0?cluster=yes&socket_timeout=3")
+    assert not is_cluster("redis://a:1/0?cluster=false")
+    assert not is_cluster("redis://a:1/0")
 
 
 def test_build_store_opens_a_redis_url_that_accepts_and_serves(

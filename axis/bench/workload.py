@@ -34,7 +34,11 @@ class Workload:
 def attachment() -> bytes:
     """A 13 KB PDF-shaped attachment that does not compress (random body): with the envelope
     and the signature the package is about 20 KB, the size the aims speak of."""
-    return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + os.urandom(13_000) + b"\n%%EOF\n"
+    body = os.urandom(13_000)
+    # U+FFFD in UTF-8 would read as text damaged by a decoder (edxml's attachment.text_decoded)
+    while b"\xef\xbf\xbd" in body:
+        body = body.replace(b"\xef\xbf\xbd", os.urandom(3))
+    return b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + body + b"\n%%EOF\n"
 
 
 async def prepare(home: Path, agencies: int, documents: int, store: str | None) -> Workload:

@@ -22,7 +22,9 @@ def open_store_url(url: str, *, legacy_registry: Path | None = None) -> Store:
     """The store a URL names, not yet opened (the caller awaits ``open()`` on its loop).
 
     ``sqlite:///abs/path.sqlite3`` is an embedded SQLite file at that absolute path;
-    ``redis://HOST:PORT/DB`` (or ``rediss://``) a Redis server shared by several axis nodes.
+    ``redis://HOST:PORT/DB`` (or ``rediss://``) a Redis server shared by several axis nodes;
+    ``redis://HOST:PORT[,HOST:PORT...]/0?cluster=true`` a Redis Cluster, named by one or more
+    of its nodes (:mod:`axis.store.redis_client`).
     """
     parts = urlsplit(url)
     if parts.scheme == "sqlite":

@@ -12,10 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-from redis.asyncio import Redis
-
 from axis.store import redis_keys as k
 from axis.store.records import OPEN_STATES, AuditDraft, PurgeOutcome, SystemRecord
+from axis.store.redis_client import Client
 from axis.store.redis_tx import Tx, audit_index_keys
 from axis.store.sqlite_audit import filled
 
@@ -33,7 +32,9 @@ async def purge(tx: Tx, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:
 
     Audit events are removed by seq up to the first event at or after ``before``, never one
     from the middle, so the kept chain still verifies from its oldest event; the purge event
-    records where the kept chain now starts and the hash it is anchored on.
+    records where the kept chain now starts and the hash it is anchored on. The payloads of
+    the removed messages are only named (``doomed``): the store deletes them from their shards
+    once this commits (:func:`axis.store.redis_payloads.drop_doomed`).
     """
     old = await tx.db.zrangebyscore(k.RECEIVED, "-inf", f"({k.score(before)}")
     still_open = messages = 0
@@ -50,10 +51,11 @@ async def purge(tx: Tx, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:
             tx.cmd("ZREM", k.doc_key(info.sender_code, info.document_id), message_id)
             if info.refers_to:
                 tx.cmd("ZREM", k.refers_key(info.sender_code, info.refers_to), message_id)
+            # the payload is in a shard the commit cannot reach: named here, deleted after
+            tx.cmd("SADD", k.DOOMED, raw["payload"])
         tx.cmd(
             "DEL",
             k.message_key(message_id),
-            k.payload_key(message_id),
             k.deliveries_key(message_id),
             k.statuses_key(message_id),
         )
@@ -120,25 +122,25 @@ async def put_entry(
     tx.audit(audit)
 
 
-async def entries(client: Redis, kind: str) -> dict[str, dict[str, Any]]:
+async def entries(client: Client, kind: str) -> dict[str, dict[str, Any]]:
     """Every entry of ``kind``, by key (code point order, as SQLite's)."""
     found = await client.hgetall(k.entries_key(kind))
     pairs = sorted((k.text(key), k.text(body)) for key, body in found.items())
     return {key: json.loads(body) for key, body in pairs}
 
 
-async def system(client: Redis, system_id: str) -> SystemRecord | None:
+async def system(client: Client, system_id: str) -> SystemRecord | None:
     text = await client.hget(k.SYSTEMS, system_id)
     return None if text is None else k.system_from_json(k.text(text))
 
 
-async def systems(client: Redis) -> tuple[SystemRecord, ...]:
+async def systems(client: Client) -> tuple[SystemRecord, ...]:
     """Every system, by id (code point order: the SQLite store's byte order of UTF-8)."""
     texts = await client.hvals(k.SYSTEMS)
     return tuple(sorted((k.system_from_json(t) for t in k.texts(texts)), key=lambda s: s.system_id))
 
 
-async def system_by_cert(client: Redis, cert_sha256: str) -> SystemRecord | None:
+async def system_by_cert(client: Client, cert_sha256: str) -> SystemRecord | None:
     for found in await systems(client):
         if found.cert_sha256 == cert_sha256 and found.revoked_at is None:
             return found

@@ -17,23 +17,22 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
-from redis.asyncio import Redis
-
 from axis.audit import verify_chain
 from axis.store import redis_keys as k
 from axis.store.records import AuditEvent, AuditFilter, ChainVerdict, Page
+from axis.store.redis_client import Client
 from axis.store.redis_tx import event_from_row
 
 _CHUNK: Final = 2000
 
 
-async def bounds(client: Redis) -> tuple[int, int]:
+async def bounds(client: Client) -> tuple[int, int]:
     """The oldest kept seq and the newest seq (``first > last`` when the chain is empty)."""
     first, last = await client.hmget(k.HEAD, ["first", "seq"])
     return int(first or 1), int(last or 0)
 
 
-async def rows(client: Redis, seqs: list[int]) -> list[dict[str, Any] | None]:
+async def rows(client: Client, seqs: list[int]) -> list[dict[str, Any] | None]:
     """The stored events of ``seqs`` (None where one is missing)."""
     if not seqs:
         return []
@@ -41,7 +40,7 @@ async def rows(client: Redis, seqs: list[int]) -> list[dict[str, Any] | None]:
     return [None if text is None else json.loads(text) for text in texts]
 
 
-async def iter_rows(client: Redis, start: int = 0) -> AsyncIterator[dict[str, Any]]:
+async def iter_rows(client: Client, start: int = 0) -> AsyncIterator[dict[str, Any]]:
     """Every kept event after ``start`` in seq order, read in chunks (missing ones skipped)."""
     first, last = await bounds(client)
     seq = max(first, start + 1)
@@ -53,7 +52,7 @@ async def iter_rows(client: Redis, start: int = 0) -> AsyncIterator[dict[str, An
         seq = upper + 1
 
 
-async def _candidates(client: Redis, query: AuditFilter, start: int) -> AsyncIterator[int]:
+async def _candidates(client: Client, query: AuditFilter, start: int) -> AsyncIterator[int]:
     """The seqs after ``start`` that the narrowest index of ``query`` holds, in order."""
     key = None
     for field, value in (
@@ -97,7 +96,7 @@ def _matches(row: dict[str, Any], query: AuditFilter) -> bool:
 
 
 async def query_events(
-    client: Redis, query: AuditFilter, after: str | None, limit: int
+    client: Client, query: AuditFilter, after: str | None, limit: int
 ) -> Page[AuditEvent]:
     """Events matching ``query`` after the cursor (a seq), in chain order."""
     start = k.parse_cursor(after)
@@ -123,7 +122,7 @@ async def query_events(
     return Page(events, cursor)
 
 
-async def verify(client: Redis) -> ChainVerdict:
+async def verify(client: Client) -> ChainVerdict:
     """Re-hash the kept chain and name the first break (an event missing at its end too).
 
     Streams the chain chunk by chunk: each chunk is checked with the previous chunk's last

@@ -18,10 +18,9 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, TypeVar
 
-from redis.asyncio import Redis
-
 from axis.store import redis_keys as k
 from axis.store.records import OPEN_STATES, Delivery, InboxItem, MessageInfo, MessageKind, Page
+from axis.store.redis_client import Client
 
 T = TypeVar("T")
 
@@ -32,7 +31,7 @@ _MIN_CHUNK: Final = 16
 
 
 async def walk(
-    client: Redis,
+    client: Client,
     keys: Sequence[str],
     bound: int | None,
     *,
@@ -87,7 +86,7 @@ async def walk(
 
 
 async def _records(
-    client: Redis, batch: Sequence[tuple[str, str]]
+    client: Client, batch: Sequence[tuple[str, str]]
 ) -> tuple[list[dict[str, object] | None], list[str | None]]:
     """The delivery records and message JSON of ``(message id, code)`` pairs, one round trip."""
     async with client.pipeline(transaction=False) as pipe:
@@ -100,7 +99,7 @@ async def _records(
 
 
 async def inbox(
-    client: Redis,
+    client: Client,
     codes: Sequence[str],
     after: str | None,
     kind: MessageKind | None,
@@ -152,7 +151,7 @@ def _matches(
     return until is None or info.received_at < until
 
 
-async def has_delivery(client: Redis, codes: Sequence[str], after: str | None) -> bool:
+async def has_delivery(client: Client, codes: Sequence[str], after: str | None) -> bool:
     """Whether an open delivery to ``codes`` lies past the cursor (the long poll's check)."""
     start = k.parse_cursor(after)
     if not codes:
@@ -164,7 +163,7 @@ async def has_delivery(client: Redis, codes: Sequence[str], after: str | None) -
     return any(found)
 
 
-async def dead_letters(client: Redis, after: str | None, limit: int) -> Page[Delivery]:
+async def dead_letters(client: Client, after: str | None, limit: int) -> Page[Delivery]:
     """Deliveries in ``fail`` or ``dead``, in cursor order."""
     start = k.parse_cursor(after)
     members = await client.zrangebyscore(k.DEAD, f"({start}", "+inf", start=0, num=limit + 1)
@@ -177,12 +176,12 @@ async def dead_letters(client: Redis, after: str | None, limit: int) -> Page[Del
     return Page(page, page[-1].cursor if len(members) > limit and page else None)
 
 
-async def drains(client: Redis) -> frozenset[str]:
+async def drains(client: Client) -> frozenset[str]:
     """Codes an admin lets drain their own pending deliveries after a succession."""
     return frozenset(k.texts(await client.hkeys(k.DRAINS)))
 
 
-async def delivery_counts(client: Redis) -> dict[str, int]:
+async def delivery_counts(client: Client) -> dict[str, int]:
     """How many deliveries are in each state (the metrics' queue depths)."""
     counts = await client.hgetall(k.COUNTS)
     return {k.text(state): int(n) for state, n in counts.items() if int(n) > 0}

@@ -1,44 +1,62 @@
 """The Redis store's key layout and the translation between stored JSON and records.
 
 Every key starts with ``axis:``. Curly braces are Redis Cluster hash tags: keys with the same
-tag live in the same slot. Per-agency keys are tagged with the agency code and per-message keys
-with the message id, so a cluster could spread them; the chain's head and the global indexes
-share the tag ``{axis}``. (An accept touches all three kinds in ONE script call, so today the
-store needs a single primary, not a cluster; the tags keep the layout ready for a later split.)
+tag live in the same slot, hence on the same master. Two kinds of slot:
 
-Per agency code ``C``:
+* **The coordination slot** ``{axis}``: every key the ordered commit writes (the head, the
+  messages' metadata, deliveries, inboxes, indexes, the audit chain, the registry). The commit
+  is one Lua script, and a script may only touch keys of one slot, so all of these share the
+  tag; on a cluster they live on one master.
+* **Payload shards** ``{p<b>}``, ``b`` in ``0 .. PAYLOAD_BUCKETS - 1``: the edXML bytes, the
+  bulk of the store, written before the commit (see :mod:`axis.store.redis_payloads`). The
+  buckets' tags hash to slots all over the 16384, so a cluster spreads them over its masters.
 
-* ``axis:{C}:inbox``  sorted set, member = message id, score = delivery seq: C's OPEN deliveries
-  (pending or fetched); the inbox cursor is the seq.
-* ``axis:{C}:sent``  sorted set, member = message id, score = message number ``n``.
-* ``axis:{C}:doc:<document id>`` / ``axis:{C}:refers:<document id>``  sorted sets of C's messages
-  (score ``n``) with that DocumentId / answering or revoking it (``find_messages``, revokes,
-  status history).
+Why the per-agency and per-message keys cannot leave ``{axis}``, and what shards instead:
+``docs/scale.md`` ("Redis topology").
+
+Coordination slot, per agency code ``C`` (``q(C)``: ``C`` with ``%`` and ``:`` escaped, so a
+code can never run into the next part of the key):
+
+* ``axis:{axis}:inbox:C``  sorted set, member = message id, score = delivery seq: C's OPEN
+  deliveries (pending or fetched); the inbox cursor is the seq.
+* ``axis:{axis}:sent:C``  sorted set, member = message id, score = message number ``n``.
+* ``axis:{axis}:doc:q(C):<document id>`` / ``axis:{axis}:refers:q(C):<document id>``  sorted
+  sets of C's messages (score ``n``) with that DocumentId / answering or revoking it
+  (``find_messages``, revokes, status history).
 
 Per message ``M``:
 
-* ``axis:m:{M}``  string, the message's metadata as JSON (plus ``n`` and its idempotency key);
-* ``axis:m:{M}:payload``  string, the edXML bytes as received;
-* ``axis:m:{M}:dlv``  hash, recipient code -> the delivery as JSON;
-* ``axis:m:{M}:status``  list of the business status entries (JSON), oldest first.
+* ``axis:{axis}:m:M``  string, the message's metadata as JSON (plus ``n``, its idempotency key
+  and ``payload``, the reference of its payload in a shard);
+* ``axis:{axis}:dlv:M``  hash, recipient code -> the delivery as JSON;
+* ``axis:{axis}:status:M``  list of the business status entries (JSON), oldest first;
+* ``axis:{p<b>}:payload:M.<nonce>``  string, the edXML bytes as received (the nonce is drawn
+  per accept, so an accept that loses, a duplicate or a reused id, never overwrites a stored
+  payload).
 
-Global (tag ``{axis}``):
+Global, coordination slot:
 
 * ``axis:{axis}:head``  hash: ``seq``/``hash`` (the audit chain's tail), ``first`` (the oldest
   kept event), ``dseq`` (the last delivery seq), ``mseq`` (the last message number),
-  ``registry`` (the newest registry version), ``epoch`` (bumped by EVERY write: what the
-  commit script checks, see :mod:`axis.store.redis_tx`);
+  ``registry`` (the newest registry version), ``layout`` (:data:`LAYOUT`), ``epoch`` (bumped
+  by EVERY write: what the commit script checks, see :mod:`axis.store.redis_tx`);
 * ``axis:{axis}:idem``  hash, idempotency key -> message id;
 * ``axis:{axis}:received``  sorted set of message ids by receipt time (microseconds): retention;
 * ``axis:{axis}:leases``  sorted set of fetched deliveries (``[M, C]`` JSON) by fetch time;
 * ``axis:{axis}:dead``  sorted set of dead letters (``[M, C]``) by seq;
 * ``axis:{axis}:counts``  hash, delivery state -> how many;
 * ``axis:{axis}:drains`` / ``axis:{axis}:moves`` / ``axis:{axis}:systems``  hashes;
+* ``axis:{axis}:doomed``  set of payload references whose messages a purge removed, until
+  their payloads are deleted from the shards;
 * ``axis:{axis}:audit``  hash, seq -> the event as JSON; ``axis:{axis}:aix:<field>:<value>``
   sorted sets (member and score = seq) index it by message, document, system, kind and code;
 * ``axis:{axis}:reg:versions`` (number -> version JSON), ``axis:{axis}:reg:agencies`` (code ->
   ``{valid_from: agency}``), ``axis:{axis}:reg:successions`` (closed code -> ``{effective:
   succession}``), ``axis:{axis}:reg:to`` (successor code -> closed codes naming it).
+
+Per payload shard ``b``: ``axis:{p<b>}:written``, sorted set of the payloads written but not
+yet known committed (member = reference, score = when, in milliseconds): the orphan sweep's
+work list.
 
 Pub/sub channels ``axis:{axis}:wake:deliveries`` (a JSON list of codes that got a new cursor)
 and ``axis:{axis}:wake:registry`` (the new version number) wake long polls in every process.
@@ -79,40 +97,64 @@ REG_VERSIONS: Final = f"{G}:reg:versions"
 REG_AGENCIES: Final = f"{G}:reg:agencies"
 REG_SUCCESSIONS: Final = f"{G}:reg:successions"
 REG_TO: Final = f"{G}:reg:to"
+DOOMED: Final = f"{G}:doomed"
 WAKE_DELIVERIES: Final = f"{G}:wake:deliveries"
 WAKE_REGISTRY: Final = f"{G}:wake:registry"
 
 
+LAYOUT: Final = "2"
+"""The key layout's version, kept in the head: ``2`` is the one above. Layout 1 (before the
+payload shards: per-agency and per-message hash tags, payloads inside the commit) is refused
+at open rather than read as an empty store."""
+
+PAYLOAD_BUCKETS: Final = 1024
+"""How many payload shards. Fixed for the life of a store: a payload's reference names its
+bucket, so changing it only changes where new payloads go. 1024 tags spread evenly over up to
+a few hundred masters."""
+
+
+def _q(code: str) -> str:
+    """An agency code as the middle part of a key: ``%`` and ``:`` escaped, so that two
+    (code, document id) pairs never make the same key."""
+    return code.replace("%", "%25").replace(":", "%3A")
+
+
 def inbox_key(code: str) -> str:
-    return f"axis:{{{code}}}:inbox"
+    return f"{G}:inbox:{code}"
 
 
 def sent_key(code: str) -> str:
-    return f"axis:{{{code}}}:sent"
+    return f"{G}:sent:{code}"
 
 
 def doc_key(code: str, document_id: str) -> str:
-    return f"axis:{{{code}}}:doc:{document_id}"
+    return f"{G}:doc:{_q(code)}:{document_id}"
 
 
 def refers_key(code: str, document_id: str) -> str:
-    return f"axis:{{{code}}}:refers:{document_id}"
+    return f"{G}:refers:{_q(code)}:{document_id}"
 
 
 def message_key(message_id: str) -> str:
-    return f"axis:m:{{{message_id}}}"
-
-
-def payload_key(message_id: str) -> str:
-    return f"axis:m:{{{message_id}}}:payload"
+    return f"{G}:m:{message_id}"
 
 
 def deliveries_key(message_id: str) -> str:
-    return f"axis:m:{{{message_id}}}:dlv"
+    return f"{G}:dlv:{message_id}"
 
 
 def statuses_key(message_id: str) -> str:
-    return f"axis:m:{{{message_id}}}:status"
+    return f"{G}:status:{message_id}"
+
+
+def payload_key(bucket: int, name: str) -> str:
+    """A payload's bytes in its shard (``name``: the message id and the accept's nonce)."""
+    return f"axis:{{p{bucket}}}:payload:{name}"
+
+
+def written_key(bucket: int) -> str:
+    """A shard's payloads written but not yet known committed (the orphan sweep's list)."""
+    return f"axis:{{p{bucket}}}:written"
 
 
 def audit_index_key(field: str, value: str) -> str:
@@ -168,7 +210,7 @@ def from_text(text: str) -> dt.datetime:
 # --- records ---------------------------------------------------------------------------------
 
 
-def message_to_json(info: MessageInfo, n: int, idempotency_key: str) -> str:
+def message_to_json(info: MessageInfo, n: int, idempotency_key: str, payload: str) -> str:
     return dumps(
         {
             "id": info.message_id,
@@ -185,12 +227,13 @@ def message_to_json(info: MessageInfo, n: int, idempotency_key: str) -> str:
             "meta": dict(info.meta),
             "n": n,
             "idem": idempotency_key,
+            "payload": payload,
         }
     )
 
 
 def message_from_json(text: str) -> tuple[MessageInfo, dict[str, Any]]:
-    """The record and the raw JSON (which also holds ``n`` and ``idem``)."""
+    """The record and the raw JSON (which also holds ``n``, ``idem`` and ``payload``)."""
     raw: dict[str, Any] = json.loads(text)
     info = MessageInfo(
         message_id=raw["id"],

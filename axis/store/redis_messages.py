@@ -2,9 +2,11 @@
 reads of messages, payloads, statuses and a sender's sent list.
 
 ``accept`` runs inside one :class:`axis.store.redis_tx.Tx`: everything it decides (the message,
-its payload, its deliveries, the withdrawals, the status entry, the audit events) is queued for
-the same commit script, so a crash or a losing race leaves nothing behind. The rules are those of
-the SQLite store (``axis.store.sqlite_messages``), read for read.
+its deliveries, the withdrawals, the status entry, the audit events) is queued for the same
+commit script, so a crash or a losing race leaves nothing behind. The message names its
+payload's key; the payload is queued too (small, on one server) or already in its shard
+(:mod:`axis.store.redis_payloads`). The rules are those of the SQLite store
+(``axis.store.sqlite_messages``), read for read.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import dataclasses
 import json
 from collections.abc import Sequence
 from typing import Any, Final
-
-from redis.asyncio import Redis
 
 from axis.store import redis_keys as k
 from axis.store.errors import StoreError
@@ -30,7 +30,9 @@ from axis.store.records import (
     SentItem,
     StatusEntry,
 )
+from axis.store.redis_client import Client
 from axis.store.redis_inbox import walk
+from axis.store.redis_payloads import PayloadRef
 from axis.store.redis_tx import Row, Tx
 from axis.store.sqlite_audit import filled
 
@@ -40,8 +42,10 @@ _SEEN: Final = frozenset({"fetched", "done", "fail", "dead"})
 _ANSWER_CODES: Final = frozenset({"15", "16"})
 
 
-async def accept(tx: Tx, msg: NewMessage) -> AcceptOutcome:
-    """Queue ``msg`` with its deliveries, withdrawals, status entry and audit events."""
+async def accept(tx: Tx, msg: NewMessage, payload: PayloadRef, *, inline: bool) -> AcceptOutcome:
+    """Queue ``msg`` (naming ``payload``: already written, or ``inline``, written by this
+    commit, which only one server allows) with its deliveries, withdrawals, status entry and
+    audit events."""
     found = await tx.db.hget(k.IDEM, msg.idempotency_key)
     if found is not None:
         known = k.text(found)
@@ -67,11 +71,12 @@ async def accept(tx: Tx, msg: NewMessage) -> AcceptOutcome:
         refers_to=msg.refers_to,
         meta=msg.meta,
     )
-    text = k.message_to_json(info, n, msg.idempotency_key)
+    text = k.message_to_json(info, n, msg.idempotency_key, str(payload))
     tx.created(info, json.loads(text))
     mid = msg.message_id
     tx.cmd("SET", k.message_key(mid), text)
-    tx.cmd("SET", k.payload_key(mid), msg.payload)
+    if inline:
+        tx.cmd("SET", payload.key, msg.payload)
     tx.cmd("HSET", k.IDEM, msg.idempotency_key, mid)
     tx.cmd("ZADD", k.RECEIVED, k.score(msg.received_at), mid)
     tx.cmd("ZADD", k.sent_key(msg.sender_code), n, mid)
@@ -203,12 +208,20 @@ async def _record_status(tx: Tx, msg: NewMessage) -> str | None:
 # --- reads -----------------------------------------------------------------------------------
 
 
-async def message(client: Redis, message_id: str) -> MessageInfo | None:
+async def message(client: Client, message_id: str) -> MessageInfo | None:
     text = await client.get(k.message_key(message_id))
     return None if text is None else k.message_from_json(k.text(text))[0]
 
 
-async def infos(client: Redis, message_ids: Sequence[str]) -> dict[str, tuple[MessageInfo, int]]:
+async def payload_ref(client: Client, message_id: str) -> PayloadRef | None:
+    """Where a stored message's payload is (None: no such message)."""
+    text = await client.get(k.message_key(message_id))
+    if text is None:
+        return None
+    return PayloadRef.parse(str(k.message_from_json(k.text(text))[1]["payload"]))
+
+
+async def infos(client: Client, message_ids: Sequence[str]) -> dict[str, tuple[MessageInfo, int]]:
     """Several messages' records with their numbers ``n``, in one round trip."""
     if not message_ids:
         return {}
@@ -224,7 +237,7 @@ async def infos(client: Redis, message_ids: Sequence[str]) -> dict[str, tuple[Me
     return found
 
 
-async def deliveries(client: Redis, message_id: str) -> tuple[Delivery, ...]:
+async def deliveries(client: Client, message_id: str) -> tuple[Delivery, ...]:
     """Every delivery of a message, in cursor order."""
     stored = await client.hgetall(k.deliveries_key(message_id))
     found = [k.delivery_from_row(json.loads(text)) for text in stored.values()]
@@ -232,7 +245,7 @@ async def deliveries(client: Redis, message_id: str) -> tuple[Delivery, ...]:
 
 
 async def find_messages(
-    client: Redis, sender_code: str, document_id: str, kind: MessageKind
+    client: Client, sender_code: str, document_id: str, kind: MessageKind
 ) -> tuple[MessageInfo, ...]:
     """A sender's edocs with ``document_id``; for statuses, also those answering it."""
     ids = k.texts(await client.zrange(k.doc_key(sender_code, document_id), 0, -1))
@@ -243,13 +256,13 @@ async def find_messages(
     return tuple(info for info, _ in ordered if info.kind == kind)
 
 
-async def statuses(client: Redis, message_id: str) -> tuple[StatusEntry, ...]:
+async def statuses(client: Client, message_id: str) -> tuple[StatusEntry, ...]:
     texts = await client.lrange(k.statuses_key(message_id), 0, -1)
     return tuple(k.status_from_json(text) for text in k.texts(texts))
 
 
 async def sent(
-    client: Redis,
+    client: Client,
     sender_codes: Sequence[str],
     after: str | None,
     kind: MessageKind | None,

@@ -21,10 +21,9 @@ import json
 from collections.abc import Collection
 from typing import Any
 
-from redis.asyncio import Redis
-
 from axis.audit import version_audit
 from axis.store import redis_keys as k
+from axis.store.redis_client import Client
 from axis.store.redis_tx import Tx
 from registry.model import (
     Agency,
@@ -140,7 +139,7 @@ def _flat(mapping: dict[str, str]) -> list[str]:
 # --- reads -----------------------------------------------------------------------------------
 
 
-async def latest_number(client: Redis) -> int | None:
+async def latest_number(client: Client) -> int | None:
     found = await client.hget(k.HEAD, "registry")
     return None if found is None else int(found)
 
@@ -151,7 +150,7 @@ def _version(text: str, interner: Interner) -> VersionInfo:
     return dataclasses.replace(bare, changes=tuple(interner.change(c) for c in data["changes"]))
 
 
-async def history(client: Redis, interner: Interner | None = None) -> VersionLog | None:
+async def history(client: Client, interner: Interner | None = None) -> VersionLog | None:
     stored = await client.hgetall(k.REG_VERSIONS)
     if not stored:
         return None
@@ -160,7 +159,7 @@ async def history(client: Redis, interner: Interner | None = None) -> VersionLog
     return VersionLog(tuple(_version(k.text(text), interner) for _, text in ordered))
 
 
-async def load(client: Redis) -> Registry | None:
+async def load(client: Client) -> Registry | None:
     """The newest version from the stored state plus the log (no replay)."""
     interner = Interner()
     agencies = [
@@ -179,7 +178,7 @@ async def load(client: Redis) -> Registry | None:
     return Registry.from_snapshot(agencies, successions, log)
 
 
-async def records(client: Redis, codes: Collection[str]) -> tuple[list[Agency], list[Succession]]:
+async def records(client: Client, codes: Collection[str]) -> tuple[list[Agency], list[Succession]]:
     """A few codes' agency records and the successions from or to them."""
     wanted = sorted(set(codes))
     if not wanted:

@@ -1,15 +1,21 @@
 """``RedisStore``: the :class:`axis.store.protocol.Store` for many axis nodes sharing one Redis.
 
 Several axis processes (on several machines) serve the same deployment through one Redis
-primary. How the rules of the protocol are kept:
+primary, or through a Redis Cluster (``?cluster=true``, :mod:`axis.store.redis_client`): there
+the payloads, the bulk, are spread over every master, and everything ordered stays on the
+master of the coordination slot (:mod:`axis.store.redis_keys`). How the rules of the protocol
+are kept:
 
 * **One atomic write.** Every state change is ONE optimistic transaction on the chain's head:
   read the head's ``epoch``, read and decide in Python, then one Lua script applies every
   queued command only if the epoch is unchanged (else the write re-runs on the new state); see
   :mod:`axis.store.redis_tx` for why (no SHA-256 in Lua, no lock to outlive a dead process).
-  ``accept`` queues message, payload, deliveries, revoke withdrawals, status history and audit
-  events in that one script call, after checking the idempotency key under the same epoch, so
-  a resend, or twenty concurrent ones on twenty nodes, stores one message.
+  ``accept`` queues message, deliveries, revoke withdrawals, status history and audit events
+  in that one script call, after checking the idempotency key under the same epoch, so a
+  resend, or twenty concurrent ones on twenty nodes, stores one message.
+* **Payload first.** Before that, ``accept`` writes the payload to its shard under a key no
+  other accept uses; the message names it. A crash in between leaves an orphan payload (swept
+  later), never a message without its payload (:mod:`axis.store.redis_payloads`).
 * **One audit chain.** Hashes are computed in Python with :func:`axis.audit.link` on the tail
   the transaction read, so the chain holds the SAME hashes the SQLite store computes for the
   same events, and two nodes can never link two events onto one tail (the second commit finds the epoch moved).
@@ -21,11 +27,12 @@ primary. How the rules of the protocol are kept:
   (``PUBLISH`` runs inside the committing script, so nobody is woken before the data is
   there); pub/sub is at-most-once, so waiters also re-check periodically
   (:mod:`axis.store.redis_wake`).
-* **Durability.** Run Redis with ``appendonly yes`` and ``appendfsync always``: the server then
-  writes and fsyncs a script's effects to the AOF before it answers, so an accepted document
-  survives a crash or a power cut. ``everysec`` (Redis's default) may lose the last second of
-  acknowledged writes; a replica does not replace the fsync (replication is asynchronous).
-  ``open`` logs a warning (``store.redis_durability``) unless the server says both.
+* **Durability.** Run Redis (every master of a cluster) with ``appendonly yes`` and
+  ``appendfsync always``: the server then writes and fsyncs a command's effects to the AOF
+  before it answers, so an accepted document (its payload, then its commit) survives a crash
+  or a power cut. ``everysec`` (Redis's default) may lose the last second of acknowledged
+  writes; a replica does not replace the fsync (replication is asynchronous). ``open`` logs a
+  warning (``store.redis_durability``) unless every master says both.
 
 Key layout: :mod:`axis.store.redis_keys`. Reads are plain commands (no snapshot): each re-checks
 what it reads (see :mod:`axis.store.redis_inbox`). The store must be opened on the loop that
@@ -35,20 +42,16 @@ serves requests (its connections and wake-ups belong to that loop).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Final, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import structlog
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from axis.store import redis_admin as admin
 from axis.store import redis_audit as aud
@@ -56,6 +59,7 @@ from axis.store import redis_deliveries as dlv
 from axis.store import redis_inbox as inb
 from axis.store import redis_keys as k
 from axis.store import redis_messages as msgs
+from axis.store import redis_payloads as payloads
 from axis.store import redis_registry as reg
 from axis.store.errors import StoreError
 from axis.store.records import (
@@ -76,6 +80,15 @@ from axis.store.records import (
     StatusEntry,
     SystemRecord,
 )
+from axis.store.redis_client import (
+    Client,
+    check_layout,
+    connect,
+    is_cluster,
+    safe,
+    warn_unless_durable,
+)
+from axis.store.redis_payloads import PayloadRef
 from axis.store.redis_tx import COMMIT, Tx
 from axis.store.redis_wake import REGISTRY_KEY, Wakeups
 from registry.model import Agency, Succession
@@ -87,30 +100,39 @@ _log = structlog.get_logger()
 
 _MAX_TRIES: Final = 200
 """Conflicting writes re-run; this many conflicts in a row means something is wrong."""
+_TRANSFERS: Final = 32
+"""Payload transfers at once per process: they run outside the write lock, in parallel, and a
+connection pool holds 100 connections (past that redis-py fails a command, it does not wait)."""
 
 
 class RedisStore:
     """The broker's state in Redis; see the module docstring for the design."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, inline_max: int = payloads.INLINE_MAX) -> None:
         self.url = url
-        self._client: Redis | None = None
-        self._raw: Redis | None = None
+        self.cluster = is_cluster(url)  # a Redis Cluster? (checks the URL now, not at open)
+        self.inline_max = inline_max  # on one server, payloads up to this go in the commit
+        self._client: Client | None = None
+        self._raw: Client | None = None
         self._commit: AsyncScript | None = None
         self._lock = asyncio.Lock()
+        self._transfers = asyncio.Semaphore(_TRANSFERS)
+        self._settled: list[PayloadRef] = []  # committed, still on a sweep list: next put's
         self._wakeups = Wakeups()
 
     # --- life cycle -------------------------------------------------------------------------
     async def open(self) -> None:
-        """Connect, check the server answers and keeps an AOF, subscribe to the wake-ups."""
+        """Connect, check the server answers, holds this key layout and keeps an AOF,
+        subscribe to the wake-ups."""
         if self._client is not None:
             return
         # URL query parameters (socket_timeout=..., ...) reach the client as redis-py reads them
-        client = _connect(self.url, decode=True)
-        raw = _connect(self.url, decode=False)  # payloads are bytes: read them undecoded
+        client = connect(self.url, decode=True)
+        raw = connect(self.url, decode=False)  # payloads are bytes: read them undecoded
         try:
             await client.ping()
-            await _warn_unless_durable(client)
+            await check_layout(client)
+            await warn_unless_durable(client)
             await self._wakeups.start(client)
         except BaseException:
             await client.aclose()
@@ -118,13 +140,18 @@ class RedisStore:
             raise
         self._client, self._raw = client, raw
         self._commit = client.register_script(COMMIT)
-        _log.debug("store.opened", url=_safe(self.url))
+        _log.debug("store.opened", url=safe(self.url))
 
     async def close(self) -> None:
-        """Let the write in progress finish, release the long polls, close the connections."""
+        """Let the write in progress finish, settle the committed payloads, release the long
+        polls, close the connections."""
         async with self._lock:
             client, raw = self._client, self._raw
             self._client = self._raw = None
+            settled, self._settled = self._settled, []
+        if raw is not None:
+            with contextlib.suppress(RedisError, OSError):  # else the sweep settles them
+                await payloads.settle(raw, settled)
         await self._wakeups.stop()
         for connection in (client, raw):
             if connection is not None:
@@ -135,10 +162,16 @@ class RedisStore:
         await self._db().ping()
 
     # --- plumbing ---------------------------------------------------------------------------
-    def _db(self) -> Redis:
+    def _db(self) -> Client:
         if self._client is None:
             raise RuntimeError("the store is not open")
         return self._client
+
+    def _bytes_db(self) -> Client:
+        """The connections that leave replies undecoded (payloads are bytes)."""
+        if self._raw is None:
+            raise RuntimeError("the store is not open")
+        return self._raw
 
     async def _transact(self, op: Callable[[Tx], Awaitable[T]]) -> T:
         """Run ``op`` in an optimistic transaction on the head until it commits (see
@@ -167,16 +200,52 @@ class RedisStore:
 
     # --- messages ---------------------------------------------------------------------------
     async def accept(self, message: NewMessage) -> AcceptOutcome:
-        return await self._transact(lambda tx: msgs.accept(tx, message))
+        """A small payload on one server: inside the commit. Else payload to its shard, then
+        the commit naming it, then the payload settled or, if this accept stored nothing,
+        discarded (see :mod:`axis.store.redis_payloads`)."""
+        ref = PayloadRef.new(message.message_id)
+        if not self.cluster and len(message.payload) <= self.inline_max:
+            return await self._transact(lambda tx: msgs.accept(tx, message, ref, inline=True))
+        raw = self._bytes_db()
+        settled, self._settled = self._settled, []
+        async with self._transfers:
+            try:
+                noted = await payloads.put(raw, ref, message.payload, settled)
+            except BaseException:
+                self._settled.extend(settled)  # for the next put (the sweep would, later)
+                raise
+        try:
+            outcome = await self._transact(lambda tx: msgs.accept(tx, message, ref, inline=False))
+        except StoreError:  # a reused id, or never committed: the payload is nobody's
+            await self._tidy(lambda: payloads.discard(raw, ref))
+            raise
+        if outcome.duplicate and await msgs.payload_ref(self._db(), outcome.message_id) != ref:
+            await self._tidy(lambda: payloads.discard(raw, ref))
+            return outcome
+        if time.monotonic() - noted > payloads.GRACE / 2:  # a sweep may have judged it
+            async with self._transfers:
+                await payloads.put(raw, ref, message.payload)
+        self._settled.append(ref)
+        return outcome
+
+    async def _tidy(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Clean-up after a commit: a failure leaves work for the sweep, not an error for the
+        caller (the accept itself is decided)."""
+        try:
+            async with self._transfers:
+                await step()
+        except RedisError as exc:
+            _log.warning("store.redis_payload_tidy", error=str(exc))
 
     async def message(self, message_id: str) -> MessageInfo | None:
         return await msgs.message(self._db(), message_id)
 
     async def payload(self, message_id: str) -> bytes | None:
-        self._db()
-        assert self._raw is not None
-        found = await self._raw.get(k.payload_key(message_id))
-        return None if found is None else found if isinstance(found, bytes) else found.encode()
+        ref = await msgs.payload_ref(self._db(), message_id)
+        if ref is None:
+            return None
+        async with self._transfers:
+            return await payloads.get(self._bytes_db(), ref)
 
     async def find_messages(
         self, sender_code: str, document_id: str, kind: MessageKind = "edoc"
@@ -323,7 +392,15 @@ class RedisStore:
 
     # --- retention --------------------------------------------------------------------------
     async def purge(self, before: dt.datetime, at: dt.datetime) -> PurgeOutcome:
-        return await self._transact(lambda tx: admin.purge(tx, before, at))
+        """The purge commits, then the payloads it named are deleted from their shards and
+        orphans (accepts that crashed before their commit) swept."""
+        outcome = await self._transact(lambda tx: admin.purge(tx, before, at))
+        client, raw = self._db(), self._bytes_db()
+        doomed = await payloads.drop_doomed(client, raw)
+        orphans = await payloads.sweep(client, raw)
+        if doomed or orphans:
+            _log.info("store.redis_payloads_dropped", purged=doomed, orphans=orphans)
+        return outcome
 
     # --- registry ---------------------------------------------------------------------------
     async def load_registry(self) -> Registry | None:
@@ -358,48 +435,7 @@ class RedisStore:
         return await reg.records(self._db(), list(codes))
 
 
-async def _warn_unless_durable(client: Redis) -> None:
-    """Say so when the server keeps no append-only file (a restart would lose the store)."""
-    try:
-        config = await client.config_get("append*")
-    except ResponseError:  # CONFIG is renamed or refused on many managed services
-        return
-    settings = {k.text(name): k.text(value) for name, value in config.items()}
-    if settings.get("appendonly") != "yes" or settings.get("appendfsync") != "always":
-        _log.warning(
-            "store.redis_durability",
-            appendonly=settings.get("appendonly"),
-            appendfsync=settings.get("appendfsync"),
-            advice="appendonly yes + appendfsync always keeps every acknowledged write",
-        )
-
-
-def _connect(url: str, *, decode: bool) -> Redis:
-    """A client (a pool) for ``url``. No timeout on commands: the pub/sub listener blocks on its
-    connection by design; connecting gives up after 10 s."""
-    return Redis.from_url(
-        url,
-        decode_responses=decode,
-        socket_connect_timeout=10.0,
-        socket_keepalive=True,
-        # a pooled connection broken by a Redis restart is re-made, not failed to the caller;
-        # re-sending a commit is safe: its epoch check re-runs it on the new state
-        retry=Retry(ExponentialBackoff(cap=1.0), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=5,
-    )
-
-
 def _backoff(attempt: int) -> float:
     """A short random pause before re-running a conflicting write, so that the nodes that
     conflicted do not collide again in lockstep (up to 20 ms)."""
     return secrets.randbelow(1000 * min(attempt + 1, 20)) / 1_000_000
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))

@@ -12,6 +12,11 @@ message counters, and ``epoch``, bumped by every write). A write
    if the head's ``epoch`` is still the one read in step 1 (and bumps it); otherwise nothing
    is applied and the write is re-run from step 1 on the new state.
 
+Every key the script touches is in the coordination slot ``{axis}`` (on a Redis Cluster a
+script may only reach keys of one slot: :mod:`axis.store.redis_keys`). A payload is written to
+its shard before the transaction and only named in it (:mod:`axis.store.redis_payloads`); the
+one exception, a small payload on a single server (no slots there), rides in the script.
+
 This is WATCH/MULTI/EXEC's check-and-set, done by the script: a script runs atomically (no
 other command runs in between; its effects reach the AOF as one MULTI/EXEC block), and it
 answers once where MULTI answers ``QUEUED`` per command (a reply to parse for each). As in
@@ -38,8 +43,6 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from redis.asyncio import Redis
-
 from axis.audit import GENESIS, link_draft
 from axis.store import redis_keys as k
 from axis.store.records import (
@@ -50,6 +53,7 @@ from axis.store.records import (
     Delivery,
     MessageInfo,
 )
+from axis.store.redis_client import Client
 
 Row = dict[str, Any]
 """A delivery as stored (:func:`axis.store.redis_keys.delivery_row`)."""
@@ -81,7 +85,7 @@ _MAX_ARGS: Final = 2000
 class Tx:
     """The reads and queued writes of one optimistic transaction (see the module docstring)."""
 
-    def __init__(self, db: Redis, head: Mapping[str, str]) -> None:
+    def __init__(self, db: Client, head: Mapping[str, str]) -> None:
         self.db = db
         self.epoch = head.get("epoch", "0")
         self.seq = int(head.get("seq", 0))
@@ -127,6 +131,7 @@ class Tx:
             "first": str(self.first),
             "dseq": str(self.dseq),
             "mseq": str(self.mseq),
+            "layout": k.LAYOUT,
         }
         if self.registry is not None:
             fields["registry"] = str(self.registry)

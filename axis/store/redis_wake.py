@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Final, TypeVar
 
 import structlog
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from axis.store import redis_keys as k
 from axis.store.errors import StoreError
 from axis.store.notify import Notifier
+from axis.store.redis_client import Client
 
 T = TypeVar("T")
 _log = structlog.get_logger()
@@ -44,7 +44,7 @@ class Wakeups:
         self._listener: asyncio.Task[None] | None = None
         self.closed = True
 
-    async def start(self, client: Redis, timeout: float = 10.0) -> None:
+    async def start(self, client: Client, timeout: float = 10.0) -> None:
         """Subscribe and wait for the server's confirmation, so that a commit made once this
         returns cannot be published before this process listens."""
         pubsub = client.pubsub()
