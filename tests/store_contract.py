@@ -50,8 +50,7 @@ def store_factory() -> StoreFactory:
     pytest.skip("the store contract runs in each backend's module (tests/test_store_sqlite.py)")
 
 
-async def _with_store(factory: StoreFactory, body: Body) -> None:
-    store = factory()
+async def _opened(store: Store, body: Body) -> None:
     await store.open()
     try:
         await body(store)
@@ -59,11 +58,16 @@ async def _with_store(factory: StoreFactory, body: Body) -> None:
         await store.close()
 
 
+def run_opened(store: Store, body: Body) -> None:
+    """``body`` on ``store`` opened for it and closed after, on a fresh event loop."""
+    asyncio.run(_opened(store, body))
+
+
 def contract(body: Body) -> Callable[[StoreFactory], None]:
     """A sync pytest test running ``body`` on a freshly opened store from ``store_factory``."""
 
     def test(store_factory: StoreFactory) -> None:
-        asyncio.run(_with_store(store_factory, body))
+        run_opened(store_factory(), body)
 
     test.__name__ = body.__name__
     test.__qualname__ = body.__qualname__
@@ -724,8 +728,8 @@ def test_a_reopened_store_keeps_everything_and_continues_the_chain(
         assert verdict.ok
         assert verdict.checked == 2
 
-    asyncio.run(_with_store(store_factory, first))
-    asyncio.run(_with_store(store_factory, second))
+    run_opened(store_factory(), first)
+    run_opened(store_factory(), second)
 
 
 # --- registry --------------------------------------------------------------------------------

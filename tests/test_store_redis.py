@@ -35,7 +35,7 @@ from axis.store.sqlite import SqliteStore
 from registry.model import Agency, Change
 from tests.redis_fixture import RedisServer, redis_db, redis_server  # noqa: F401
 from tests.store_contract import *  # noqa: F403 - the contract's tests run against this backend
-from tests.store_contract import PAYLOAD, at, draft, edoc, status
+from tests.store_contract import PAYLOAD, at, draft, edoc, run_opened, status
 from tests.test_registry_resolve import sample_registry
 
 
@@ -52,17 +52,6 @@ def store_factory(redis_db: RedisServer, inline_max: int) -> Callable[[], Store]
     return lambda: RedisStore(redis_db.url, inline_max=inline_max)
 
 
-def _run(store: Store, body: Callable[[Store], Awaitable[None]]) -> None:
-    async def main() -> None:
-        await store.open()
-        try:
-            await body(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
-
-
 def test_tampering_with_a_stored_event_names_the_first_broken_seq(
     redis_db: RedisServer,  # noqa: F811
 ) -> None:
@@ -71,7 +60,7 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(
             await store.accept(edoc("H38", doc=f"{n}"))
         assert (await store.verify_audit()).checked == 5
 
-    _run(RedisStore(redis_db.url), fill)
+    run_opened(RedisStore(redis_db.url), fill)
     raw = redis_db.client()
     stored = raw.hget(keys.AUDIT, "3")
     assert isinstance(stored, str)
@@ -85,7 +74,7 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(
         assert verdict.checked == 2
         assert verdict.reason == "the stored hash does not match the event's content"
 
-    _run(RedisStore(redis_db.url), forged)
+    run_opened(RedisStore(redis_db.url), forged)
     raw.hset(keys.AUDIT, "3", stored)
     raw.hdel(keys.AUDIT, "2")
 
@@ -95,16 +84,16 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(
         assert verdict.reason is not None
         assert "missing" in verdict.reason
 
-    _run(RedisStore(redis_db.url), gap)
+    run_opened(RedisStore(redis_db.url), gap)
     raw.flushdb()
-    _run(RedisStore(redis_db.url), fill)
+    run_opened(RedisStore(redis_db.url), fill)
     raw.hdel(keys.AUDIT, "5")  # the newest event: no later link notices, the head does
 
     async def tail(store: Store) -> None:
         verdict = await store.verify_audit()
         assert (verdict.ok, verdict.first_broken, verdict.checked) == (False, 5, 4)
 
-    _run(RedisStore(redis_db.url), tail)
+    run_opened(RedisStore(redis_db.url), tail)
     raw.close()
 
 
@@ -127,8 +116,8 @@ def test_the_chain_holds_the_same_hashes_as_the_sqlite_store(
         page = await store.audit_events(AuditFilter(), limit=1000)
         chains.append([(e.seq, e.kind, e.hash) for e in page.items])
 
-    _run(RedisStore(redis_db.url), body)
-    _run(SqliteStore(tmp_path / "axis.sqlite3"), body)
+    run_opened(RedisStore(redis_db.url), body)
+    run_opened(SqliteStore(tmp_path / "axis.sqlite3"), body)
     assert chains[0] == chains[1]
     assert len(chains[0]) > 5
 
@@ -180,7 +169,7 @@ def test_a_reused_message_id_fails_alone_and_writes_nothing(
         verdict = await store.verify_audit()
         assert (verdict.ok, verdict.checked) == (True, 2)
 
-    _run(RedisStore(redis_db.url), body)
+    run_opened(RedisStore(redis_db.url), body)
 
 
 def test_a_commit_on_another_node_wakes_a_long_poll_through_pubsub(
@@ -239,7 +228,7 @@ def test_reads_on_an_unseeded_store_write_nothing(redis_db: RedisServer) -> None
         assert (await store.inbox(["H38"])).items == ()
         assert (await store.verify_audit()).ok
 
-    _run(RedisStore(redis_db.url), reads)
+    run_opened(RedisStore(redis_db.url), reads)
     raw = redis_db.client()
     assert raw.dbsize() == 0
     raw.close()
@@ -255,7 +244,7 @@ def test_what_was_acknowledged_is_in_the_append_only_file(
     async def write(store: Store) -> None:
         await store.accept(msg)
 
-    _run(RedisStore(redis_db.url, inline_max=inline_max), write)
+    run_opened(RedisStore(redis_db.url, inline_max=inline_max), write)
     raw = redis_db.client()
     assert raw.config_get("appendonly")["appendonly"] == "yes"
     raw.execute_command("DEBUG", "LOADAOF")  # type: ignore[no-untyped-call]
@@ -268,7 +257,7 @@ def test_what_was_acknowledged_is_in_the_append_only_file(
         ]
         assert (await store.verify_audit()).checked == 1
 
-    _run(RedisStore(redis_db.url, inline_max=inline_max), read)
+    run_opened(RedisStore(redis_db.url, inline_max=inline_max), read)
 
 
 def test_ordered_keys_share_one_slot_and_payloads_go_to_their_shards(
@@ -284,7 +273,7 @@ def test_ordered_keys_share_one_slot_and_payloads_go_to_their_shards(
         await store.accept(status("H38", "G17", msg.document_id, "01", when=at(1)))
         await store.mark_fetched(msg.message_id, ["H38"], at(2), draft("fetched"))
 
-    _run(RedisStore(redis_db.url, inline_max=inline_max), write)
+    run_opened(RedisStore(redis_db.url, inline_max=inline_max), write)
     raw = redis_db.client()
     names = set(raw.scan_iter("*"))
     raw.close()
@@ -318,7 +307,7 @@ def test_a_resend_or_a_reused_id_leaves_no_payload_behind(
         assert refused.value.code == "store.conflict"
         assert await store.payload(first.message_id) == b"<first/>"
 
-    _run(RedisStore(redis_db.url, inline_max=inline_max), body)
+    run_opened(RedisStore(redis_db.url, inline_max=inline_max), body)
     raw = redis_db.client()
     names = set(raw.scan_iter("*"))
     raw.close()
@@ -350,7 +339,7 @@ def test_a_commit_whose_reply_was_lost_keeps_its_payload(
         assert (outcome.message_id, outcome.duplicate, calls) == (msg.message_id, True, [1])
         assert await store.payload(msg.message_id) == PAYLOAD
 
-    _run(RedisStore(redis_db.url, inline_max=inline_max), body)
+    run_opened(RedisStore(redis_db.url, inline_max=inline_max), body)
     assert len(_payload_keys(redis_db)) == 1
 
 
@@ -381,12 +370,12 @@ def test_a_crash_between_payload_and_commit_leaves_an_orphan_the_purge_sweeps(
         await store.purge(at(-60 * 24), at(1))
         assert await store.payload(kept.message_id) == PAYLOAD
 
-    _run(RedisStore(redis_db.url, inline_max=0), crash)
+    run_opened(RedisStore(redis_db.url, inline_max=0), crash)
     assert len(_payload_keys(redis_db)) == 2
-    _run(RedisStore(redis_db.url, inline_max=0), purge)
+    run_opened(RedisStore(redis_db.url, inline_max=0), purge)
     assert orphan.key in _payload_keys(redis_db)  # younger than GRACE: left alone
     monkeypatch.setattr(payloads, "GRACE", 0.0)
-    _run(RedisStore(redis_db.url, inline_max=0), purge)
+    run_opened(RedisStore(redis_db.url, inline_max=0), purge)
     assert orphan.key not in _payload_keys(redis_db)
     assert len(_payload_keys(redis_db)) == 1
 
@@ -407,11 +396,11 @@ def test_a_crash_after_a_purge_commit_still_deletes_its_payloads(
     async def next_purge(store: Store) -> None:
         await store.purge(at(-60 * 24), at(2))
 
-    _run(RedisStore(redis_db.url, inline_max=0), commit_only)
+    run_opened(RedisStore(redis_db.url, inline_max=0), commit_only)
     raw = redis_db.client()
     assert raw.scard(keys.DOOMED) == 1
     assert len(_payload_keys(redis_db)) == 1
-    _run(RedisStore(redis_db.url, inline_max=0), next_purge)
+    run_opened(RedisStore(redis_db.url, inline_max=0), next_purge)
     assert raw.scard(keys.DOOMED) == 0
     raw.close()
     assert _payload_keys(redis_db) == set()
@@ -456,7 +445,7 @@ def test_a_store_of_the_old_key_layout_is_refused_not_read_as_empty(
     raw.hset(keys.HEAD, mapping={"epoch": "7", "seq": "3"})  # as layout 1 left it: no layout
     raw.close()
     with pytest.raises(StoreError) as refused:
-        _run(RedisStore(redis_db.url), lambda store: store.ping())
+        run_opened(RedisStore(redis_db.url), lambda store: store.ping())
     assert refused.value.code == "store.layout"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from redis.crc import key_slot
@@ -31,7 +31,7 @@ from tests.redis_cluster_fixture import (
     redis_cluster_db,  # noqa: F401
 )
 from tests.store_contract import *  # noqa: F403 - the contract's tests run against the cluster
-from tests.store_contract import PAYLOAD, at, edoc
+from tests.store_contract import PAYLOAD, at, edoc, run_opened
 
 _DOCUMENTS = 60
 """Accepts in the sharding test: the chance that a random bucket choice misses one of three
@@ -42,17 +42,6 @@ masters 60 times running is (2/3)^60, about 3e-11."""
 def store_factory(redis_cluster_db: RedisClusterServer) -> Callable[[], Store]:  # noqa: F811
     """Each call: a new, unopened RedisStore over this test's (flushed) cluster."""
     return lambda: RedisStore(redis_cluster_db.url)
-
-
-def _run(store: Store, body: Callable[[Store], Awaitable[None]]) -> None:
-    async def main() -> None:
-        await store.open()
-        try:
-            await body(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
 
 
 def _held(node: ClusterNodeInfo) -> set[str]:
@@ -87,7 +76,7 @@ def test_payloads_shard_over_every_master_and_the_ordered_state_stays_on_one(
         assert len((await store.inbox(["H38"], limit=1000)).items) == _DOCUMENTS
         assert (await store.verify_audit()).checked == _DOCUMENTS
 
-    _run(RedisStore(redis_cluster_db.url), body)
+    run_opened(RedisStore(redis_cluster_db.url), body)
     coordinator = _owner(redis_cluster_db, keys.HEAD)
     payload_keys: dict[int, set[str]] = {}
     for node in redis_cluster_db.nodes:
@@ -126,7 +115,7 @@ def test_an_orphan_payload_on_another_master_is_swept(
         for msg in kept:
             assert await store.payload(msg.message_id) == PAYLOAD
 
-    _run(RedisStore(redis_cluster_db.url), body)
+    run_opened(RedisStore(redis_cluster_db.url), body)
     held = set().union(*(_held(node) for node in redis_cluster_db.nodes))
     assert sum(":payload:" in name for name in held) == len(kept)
     assert not any(name.endswith(":written") for name in held)  # nothing left to judge
@@ -169,7 +158,7 @@ def test_every_master_is_asked_about_durability(
         async def nothing(store: Store) -> None:
             await store.ping()
 
-        _run(RedisStore(redis_cluster_db.url), nothing)
+        run_opened(RedisStore(redis_cluster_db.url), nothing)
         out = capsys.readouterr().out
         assert "store.redis_durability" in out
         assert f"127.0.0.1:{redis_cluster_db.nodes[-1].port}" in out

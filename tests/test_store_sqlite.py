@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from axis.store.records import AuditFilter, new_message_id
 from axis.store.sqlite import SqliteStore
 from registry.sql import SCHEMA, write_version
 from tests.store_contract import *  # noqa: F403 - the contract's tests run against this backend
-from tests.store_contract import PAYLOAD, at, draft, edoc
+from tests.store_contract import PAYLOAD, at, draft, edoc, run_opened
 from tests.test_registry_resolve import sample_registry
 
 
@@ -33,22 +33,11 @@ def store_factory(store_path: Path) -> Callable[[], Store]:
     return lambda: SqliteStore(store_path)
 
 
-def _run(store: Store, body: Callable[[Store], Awaitable[None]]) -> None:
-    async def main() -> None:
-        await store.open()
-        try:
-            await body(store)
-        finally:
-            await store.close()
-
-    asyncio.run(main())
-
-
 def test_the_file_is_wal_with_full_sync(store_path: Path) -> None:
     async def body(store: Store) -> None:
         await store.ping()
 
-    _run(SqliteStore(store_path), body)
+    run_opened(SqliteStore(store_path), body)
     conn = sqlite3.connect(store_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn.close()
@@ -59,7 +48,7 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(store_path: Pa
         for n in range(5):
             await store.accept(edoc("H38", doc=f"{n}"))
 
-    _run(SqliteStore(store_path), fill)
+    run_opened(SqliteStore(store_path), fill)
     conn = sqlite3.connect(store_path)
     conn.execute("""UPDATE audit SET data = '{"forged":true}' WHERE seq = 3""")
     conn.commit()
@@ -71,7 +60,7 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(store_path: Pa
         assert verdict.first_broken == 3
         assert verdict.checked == 2
 
-    _run(SqliteStore(store_path), check)
+    run_opened(SqliteStore(store_path), check)
     conn = sqlite3.connect(store_path)
     conn.execute("DELETE FROM audit WHERE seq = 2")
     conn.commit()
@@ -83,7 +72,7 @@ def test_tampering_with_a_stored_event_names_the_first_broken_seq(store_path: Pa
         assert verdict.reason is not None
         assert "missing" in verdict.reason
 
-    _run(SqliteStore(store_path), gap)
+    run_opened(SqliteStore(store_path), gap)
 
 
 def test_a_failing_op_in_a_batch_fails_alone(store_path: Path) -> None:
@@ -105,7 +94,7 @@ def test_a_failing_op_in_a_batch_fails_alone(store_path: Path) -> None:
         assert verdict.ok
         assert verdict.checked == 2
 
-    _run(SqliteStore(store_path), body)
+    run_opened(SqliteStore(store_path), body)
 
 
 def test_the_legacy_registry_file_is_imported_on_first_open(tmp_path: Path) -> None:
@@ -128,19 +117,19 @@ def test_the_legacy_registry_file_is_imported_on_first_open(tmp_path: Path) -> N
         events = await store.audit_events(AuditFilter(kind="registry.version"))
         assert [e.data["version"] for e in events.items] == [v.number for v in seeded.log]
 
-    _run(SqliteStore(path, legacy_registry=legacy), body)
+    run_opened(SqliteStore(path, legacy_registry=legacy), body)
 
     async def again(store: Store) -> None:
         assert (await store.verify_audit()).checked == len(seeded.log)
 
-    _run(SqliteStore(path, legacy_registry=legacy), again)  # imported once only
+    run_opened(SqliteStore(path, legacy_registry=legacy), again)  # imported once only
 
 
 def test_a_missing_legacy_file_is_no_error(tmp_path: Path) -> None:
     async def body(store: Store) -> None:
         assert await store.load_registry() is None
 
-    _run(SqliteStore(tmp_path / "s.sqlite3", legacy_registry=tmp_path / "none.sqlite3"), body)
+    run_opened(SqliteStore(tmp_path / "s.sqlite3", legacy_registry=tmp_path / "none.sqlite3"), body)
 
 
 def test_open_store_url_knows_sqlite_paths(tmp_path: Path) -> None:
@@ -157,7 +146,7 @@ def test_reads_on_an_unseeded_store_leave_the_file_unchanged(store_path: Path) -
     async def open_only(store: Store) -> None:
         await store.ping()
 
-    _run(SqliteStore(store_path), open_only)
+    run_opened(SqliteStore(store_path), open_only)
 
     def snapshot() -> list[object]:
         conn = sqlite3.connect(store_path)
@@ -175,7 +164,7 @@ def test_reads_on_an_unseeded_store_leave_the_file_unchanged(store_path: Path) -
         assert await store.registry_version() is None
         assert await store.payload(new_message_id()) is None
 
-    _run(SqliteStore(store_path), reads)
+    run_opened(SqliteStore(store_path), reads)
     assert snapshot() == before == [0, 0, 0, 0, 0]
 
 
@@ -186,7 +175,7 @@ def test_payload_bytes_survive_as_blobs(store_path: Path) -> None:
         assert await store.payload(msg.message_id) == PAYLOAD * 3
         await store.append_audit([draft("x", at(1))])
 
-    _run(SqliteStore(store_path), body)
+    run_opened(SqliteStore(store_path), body)
 
 
 def test_two_processes_on_one_file_keep_one_chain(store_path: Path) -> None:
