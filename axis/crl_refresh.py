@@ -224,7 +224,12 @@ class CrlRefresher:
                 continue
             if self.fetcher is None:
                 waiting.append(issuer)
-                self._once("due", issuer, current, "crl.refresh_due_fetch_off")
+                if current is not None:  # one held and going stale: the admin must act
+                    self._once("due", issuer, current, "crl.refresh_due_fetch_off")
+                elif ("none", issuer, None) not in self._told:
+                    # none ever held: revocation is judged under the configured soft/hard rule
+                    self._told.add(("none", issuer, None))
+                    _log.info("crl.none_held", issuer=issuer, hint="axis pki crl import FILE")
                 continue
             if not urls:
                 self._once("nodp", issuer, current, "crl.no_distribution_point")
