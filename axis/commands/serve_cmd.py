@@ -109,7 +109,7 @@ def _child_options(args: argparse.Namespace, config: AxisConfig) -> ChildOptions
 
 def register(sub: Any) -> None:
     """Add ``axis serve``."""
-    parser = sub.add_parser("serve", help="serve the HTTP API")
+    parser = sub.add_parser("serve", help="serve the HTTP API and the web console (/console/)")
     add_store_options(parser)
     parser.add_argument("--host", default=None, help="listen address (AXIS_HOST)")
     parser.add_argument("--port", type=int, default=None, help="listen port (AXIS_PORT)")
