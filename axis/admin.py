@@ -7,12 +7,14 @@ one node and one made over HTTP on another read alike in the trace.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Final, Literal
 
+from axis.errors import NotFoundError
 from axis.store.protocol import Store
 from axis.store.records import AuditDraft, Delivery
 
 DeliveryAction = Literal["retry", "cancel"]
+_DONE: Final = {"retry": "retried", "cancel": "cancelled"}
 
 
 async def act_on_delivery(
@@ -24,8 +26,9 @@ async def act_on_delivery(
     *,
     system_id: str,
     address: str | None = None,
-) -> Delivery | None:
-    """Retry (back to pending) or cancel a dead letter; None when there was none to act on."""
+) -> Delivery:
+    """Retry (back to pending) or cancel a dead letter; ``delivery.not_found`` (404) when there
+    is none to act on, worded once for the API, the console and the CLI."""
     draft = AuditDraft(
         kind=f"delivery.{action}",
         at=at,
@@ -35,8 +38,16 @@ async def act_on_delivery(
         codes=(code,),
     )
     if action == "retry":
-        return await store.retry_delivery(message_id, code, at, draft)
-    return await store.cancel_delivery(message_id, code, at, draft)
+        changed = await store.retry_delivery(message_id, code, at, draft)
+    else:
+        changed = await store.cancel_delivery(message_id, code, at, draft)
+    if changed is None:
+        raise NotFoundError(
+            "delivery.not_found",
+            f"no dead letter of {message_id!r} to {code} that can be {_DONE[action]}",
+            "message_id",
+        )
+    return changed
 
 
 async def set_drain(

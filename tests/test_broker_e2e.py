@@ -389,6 +389,9 @@ def test_a_failed_delivery_is_a_dead_letter_an_admin_puts_back(
     assert retried.status == 200
     assert retried.json()["state"] == "pending"
     assert message_id in _inbox_ids(systems["G22"])
+    again = admin.request("POST", f"/v1/deliveries/{message_id}/000.00.00.G22/retry")
+    assert again.status == 404  # no longer a dead letter: nothing to retry
+    assert again.json()["code"] == "delivery.not_found"
 
 
 def test_repeated_bad_logins_from_one_address_are_slowed_to_429(

@@ -19,6 +19,7 @@ from axis.clock import Clock, iso
 from axis.commands import CommandGroup
 from axis.commands.store_access import add_store_options, with_store
 from axis.config import AxisConfig
+from axis.errors import NotFoundError
 from axis.http.views import delivery_view
 from axis.store.paging import every_page
 from axis.store.protocol import Store
@@ -54,13 +55,12 @@ def _act(args: argparse.Namespace) -> int:
     async def job(store: Store, config: AxisConfig) -> int:
         code = args.code.upper()
         now = Clock(config.clock_offset).now()
-        changed = await act_on_delivery(
-            store, args.action, args.message_id, code, now, system_id=CLI_SYSTEM
-        )
-        if changed is None:
-            print(
-                f"delivery.not_found: no delivery of {args.message_id} to {code} to {args.action}"
+        try:
+            changed = await act_on_delivery(
+                store, args.action, args.message_id, code, now, system_id=CLI_SYSTEM
             )
+        except NotFoundError as exc:
+            print(f"{exc.code}: {exc.message}")
             return 1
         print(f"{args.message_id} {code}: {changed.state}")
         return 0

@@ -14,7 +14,6 @@ from aiohttp import web
 
 from axis.admin import DeliveryAction, act_on_delivery
 from axis.console.web import PREFIX, address_of, render, runtime_of, see_other, viewer_of
-from axis.errors import NotFoundError
 
 routes = web.RouteTableDef()
 
@@ -44,7 +43,7 @@ async def act(request: web.Request) -> web.Response:
     message_id = request.match_info["message_id"]
     code = request.match_info["code"].upper()
     action = cast(DeliveryAction, request.match_info["action"])
-    changed = await act_on_delivery(
+    await act_on_delivery(
         runtime.store,
         action,
         message_id,
@@ -53,12 +52,6 @@ async def act(request: web.Request) -> web.Response:
         system_id=viewer_of(request).record.system_id,
         address=address_of(request),
     )
-    if changed is None:
-        raise NotFoundError(
-            "delivery.not_found",
-            f"no delivery of {message_id!r} to {code} that can be {action}ed",
-            "message_id",
-        )
     return see_other(
         f"{PREFIX}deliveries?done={action}&code={quote(code)}&message={quote(message_id)}"
     )

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from axis.admin import DeliveryAction, act_on_delivery, set_drain
 from axis.clock import iso
-from axis.errors import NotFoundError
 from axis.http.keys import PRINCIPAL, RUNTIME
 from axis.http.openapi import spec
 from axis.http.problems import client_address, json_response, query_int
@@ -93,12 +92,6 @@ async def delivery_action(request: web.Request) -> web.Response:
         system_id=request[PRINCIPAL].system_id,
         address=client_address(request),
     )
-    if changed is None:
-        raise NotFoundError(
-            "delivery.not_found",
-            f"no delivery of {message_id!r} to {code} that can be {action}ed",
-            "message_id",
-        )
     return json_response(delivery_view(changed))
 
 
