@@ -147,9 +147,27 @@ def agency_certificate(
     """A signing certificate for one agency, issued by a (test) CA: the agency's code in the
     subject as ``UID=MDDT:<code>``, the test PKI's convention for binding a signer to a sender."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = (
+    subject = agency_subject(organisation, code, organisation.upper(), "Việt Nam")
+    cert = signing_certificate(
+        issuer_cert, issuer_key, subject, key, not_before=not_before, days=days
+    )
+    return key, cert
+
+
+def signing_certificate(
+    issuer_cert: x509.Certificate,
+    issuer_key: SigningKey,
+    subject: x509.Name,
+    key: rsa.RSAPrivateKey,
+    *,
+    not_before: dt.datetime,
+    days: int = 365,
+) -> x509.Certificate:
+    """An end-entity signing certificate for ``subject`` and ``key``, issued by a (test) CA:
+    the extensions a VGCA signing certificate carries (digitalSignature, nonRepudiation)."""
+    return (
         x509.CertificateBuilder()
-        .subject_name(agency_subject(organisation, code, organisation.upper(), "Việt Nam"))
+        .subject_name(subject)
         .issuer_name(issuer_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -167,7 +185,6 @@ def agency_certificate(
         )
         .sign(issuer_key, hashes.SHA256())
     )
-    return key, cert
 
 
 def small_ca(directory: Path) -> tuple[Issued, Issued, Path]:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 
 from axis.cli import main
-from axis.compose import letter, signed
+from axis.compose import letter, signed, signing_certificate
 from axis.config import AxisConfig
 from axis.store.records import AuditFilter
 from edxml import Organization
@@ -75,26 +75,9 @@ def issue(pki: TestPki, subject: x509.Name, key: rsa.RSAPrivateKey | None = None
     """A signing certificate for ``subject`` from the test PKI's sub-CA, valid from yesterday
     (with a new key, or ``key``: many certificates may share one, the key is not the point)."""
     key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(pki.sub_ca.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(True, True, False, False, False, False, False, False, False),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.sub_ca.key.public_key()),
-            critical=False,
-        )
-        .sign(pki.sub_ca.key, hashes.SHA256())
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    cert = signing_certificate(
+        pki.sub_ca.cert, pki.sub_ca.key, subject, key, not_before=yesterday, days=366
     )
     return Signer(key, cert, (cert, pki.sub_ca.cert))
 
