@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from axis.console import labels
+from axis.clock import VN_TZ
 from axis.console.chart import bar_chart
 from axis.console.crl_view import age_text, crl_rows
 from axis.console.web import render, runtime_of
@@ -46,7 +46,7 @@ class Waiting:
 
 def start_of_day(now: dt.datetime) -> dt.datetime:
     """00:00 today on Vietnam's clock, as an aware instant."""
-    local = now.astimezone(labels.VN)
+    local = now.astimezone(VN_TZ)
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -122,7 +122,7 @@ async def dashboard(request: web.Request) -> web.Response:
         if event.data.get("kind") == "status":
             statuses += 1
             continue
-        per_hour[event.at.astimezone(labels.VN).hour] += 1
+        per_hour[event.at.astimezone(VN_TZ).hour] += 1
     refused, refused_capped = await _events(runtime, AuditFilter(kind="rejected", since=start))
     reasons = Counter(str(e.data.get("code") or "?") for e in refused)
     counts = await runtime.store.delivery_counts()

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from axis.clock import VN_TZ
 from axis.console import labels
 from axis.console.web import LANG, address_of, instant_of, render, runtime_of, viewer_of
 from axis.http.problems import read_instant
@@ -37,7 +38,7 @@ def when_text(value: dt.datetime | str) -> str:
     moment = instant_of(value)
     if moment is None:
         return str(value)
-    local = moment.astimezone(labels.VN)
+    local = moment.astimezone(VN_TZ)
     if (local.hour, local.minute, local.second) == (0, 0, 0):
         return local.strftime("%Y-%m-%d")
     return local.strftime("%Y-%m-%d %H:%M +07")

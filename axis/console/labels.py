@@ -8,14 +8,11 @@ status codes 01..16 of QCVN 102, delivery states, audit event kinds) have their 
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Final
 
 from axis.console import words_en, words_vi
 
-VN: Final = dt.timezone(dt.timedelta(hours=7), "ICT")
-"""The console shows every instant on Vietnam's clock."""
 DEFAULT: Final = "vi"
 LANGUAGES: Final = {"vi": "Tiếng Việt", "en": "English"}
 

@@ -30,6 +30,7 @@ import jinja2
 from aiohttp import web
 
 from axis.auth.principal import Principal
+from axis.clock import VN_TZ
 from axis.config import AxisConfig
 from axis.console import labels
 from axis.console.session import SESSION_SECONDS, Session, SessionKeys, load_or_create_key
@@ -151,7 +152,7 @@ def format_time(value: dt.datetime | str | None, seconds: bool = True) -> str:
     moment = instant_of(value)
     if moment is None:
         return str(value)
-    local = moment.astimezone(labels.VN)
+    local = moment.astimezone(VN_TZ)
     return local.strftime("%Y-%m-%d %H:%M:%S +07" if seconds else "%Y-%m-%d %H:%M +07")
 
 
