@@ -412,6 +412,18 @@ def load(deployment: Deployment, port: int, per_sender: int) -> list[Sender]:
     ]
 
 
+def load_until_accepted(
+    deployment: Deployment, server: AxisProcess
+) -> tuple[list[Sender], threading.Thread]:
+    """Start every agency sending its letters in a background thread; return once
+    :data:`KILL_AFTER` of them were accepted, the moment each crash test strikes."""
+    senders = load(deployment, server.port, PER_SENDER)
+    loader = threading.Thread(target=run_all, args=(senders, Sender.first_pass), daemon=True)
+    loader.start()
+    assert poll(lambda: accepted_count(senders) >= KILL_AFTER, 60, 0.005), server.tail()
+    return senders, loader
+
+
 def accepted_count(senders: list[Sender]) -> int:
     return sum(len(s.accepted) for s in senders)
 
@@ -524,10 +536,7 @@ def test_sigkill_mid_load_loses_nothing_and_duplicates_nothing(
     server = AxisProcess(env, free_port(), tmp_path / "serve.log")
     try:
         server.start()
-        senders = load(deployment, server.port, PER_SENDER)
-        loader = threading.Thread(target=run_all, args=(senders, Sender.first_pass), daemon=True)
-        loader.start()
-        assert poll(lambda: accepted_count(senders) >= KILL_AFTER, 60, 0.005), server.tail()
+        senders, loader = load_until_accepted(deployment, server)
         below = server.kill()
         assert below, "axis serve had no intake worker process"
         loader.join(timeout=120)
@@ -572,10 +581,7 @@ def test_redis_killed_mid_load_keeps_every_accepted_document(
     server = AxisProcess(env, free_port(), tmp_path / "serve.log")
     try:
         server.start()
-        senders = load(deployment, server.port, PER_SENDER)
-        loader = threading.Thread(target=run_all, args=(senders, Sender.first_pass), daemon=True)
-        loader.start()
-        assert poll(lambda: accepted_count(senders) >= KILL_AFTER, 60, 0.005), server.tail()
+        senders, loader = load_until_accepted(deployment, server)
         own_redis.kill()
         at_kill = accepted_count(senders)
         own_redis.start()  # same port, same directory: it reloads its append-only file
@@ -605,10 +611,7 @@ def test_sigterm_mid_load_loses_nothing(test_pki: TestPki, tmp_path: Path) -> No
     server = AxisProcess(env, free_port(), tmp_path / "serve.log")
     try:
         server.start()
-        senders = load(deployment, server.port, PER_SENDER)
-        loader = threading.Thread(target=run_all, args=(senders, Sender.first_pass), daemon=True)
-        loader.start()
-        assert poll(lambda: accepted_count(senders) >= KILL_AFTER, 60, 0.005), server.tail()
+        senders, loader = load_until_accepted(deployment, server)
         assert server.terminate() == 0, server.tail()
         loader.join(timeout=120)
         assert not loader.is_alive()
