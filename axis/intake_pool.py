@@ -1,185 +1,269 @@
-"""The intake's CPU work (parse, XSD, rules, signature) in worker processes, off the event loop.
+"""The intake's worker processes, spoken to over pipes that the event loop reads itself.
 
-Each worker builds its own :class:`signing.Verifier` once, from the configuration it was started
-with, and keeps it for its life: the path validator's cache and the revocation data survive
-between documents. The serving process only awaits the result, a small picklable
-:class:`Checked`, and resolves the routes itself against the registry version it holds.
+The CPU work of a package (parse, XSD, rules, signature: :mod:`axis.intake_worker`) runs in
+worker processes, off the event loop. A ``ProcessPoolExecutor`` did this before and cost the
+serving process dearly under load: every document crossed two helper threads (the executor's
+manager and its queue feeder), and each of their hand-overs had to win the GIL back from the
+event loop and the store's writer, which made an intake of 2 ms of work take 20 ms. Here each
+worker has a request pipe and an answer pipe, both in the event loop's own selector: a request
+is one frame written by the loop (buffered by the transport, never blocking), an answer is one
+frame the loop reads when it arrives. No thread takes part.
 
-A worker that dies (out of memory, a crash in a C library) breaks the pool; the pool is rebuilt
-and the document is checked once more, so one bad worker never refuses a good document.
+A worker answers its requests in order, so its pending futures are a FIFO queue; a package goes
+to the worker with the fewest pending. A worker that dies (out of memory, a crash in a C
+library) fails only its own pending packages, each of which is checked once more on another
+worker while a new one starts: one bad worker never refuses a good document.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import collections
+import contextlib
 import datetime as dt
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.process
 import os
-import threading
-import time
-from collections.abc import Mapping
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
-from typing import Any
+import pickle
+import struct
+from typing import Final
 
 import structlog
 
 from axis.config import AxisConfig
-from axis.facts import PackageFacts, facts_of
-from axis.intake import Intake, IntakeContext, check_format, check_signature
-from axis.logs import configure_logging, configured_level
-from axis.resources import build_verifier
-from edxml import Problem, Severity
-from signing import Verifier
+from axis.intake_worker import Checked, WorkerFailure, serve_requests
+from axis.logs import configured_level
 
 _log = structlog.get_logger("axis.intake")
 
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """A package after the worker's stages: its facts, or the refusal; with stage timings."""
-
-    facts: PackageFacts | None
-    refusal: Problem | None
-    warnings: tuple[Problem, ...] = ()
-    signature: dict[str, Any] = field(default_factory=dict)  # signature_summary() of the report
-    seconds: dict[str, float] = field(default_factory=dict)
+_HEADER: Final = struct.Struct("!i")
+"""A frame's length, as :meth:`multiprocessing.connection.Connection.send_bytes` writes it."""
+_LONG_HEADER: Final = struct.Struct("!Q")
+"""The length after a header of -1 (a frame of 2 GiB or more)."""
+_JOIN_SECONDS: Final = 10.0
+"""How long a closing pool waits for a worker to exit before it is terminated."""
 
 
-class _WorkerState:
-    """What one worker process keeps between documents (built by the pool's initializer)."""
-
-    def __init__(self, config: AxisConfig) -> None:
-        self.config = config
-        # a worker is an app of its own: its verifier (and, with network revocation, its one
-        # ClientSession) lives as long as the worker
-        self.verifier = build_verifier(config)
+class WorkerLostError(RuntimeError):
+    """The worker died with the package pending (it is checked again elsewhere)."""
 
 
-# The worker process's own state: set once by the initializer in THAT process, never in the
-# serving process (a ProcessPoolExecutor hands work only to module-level functions).
-_STATE: _WorkerState | None = None
+class _AnswerReader(asyncio.Protocol):
+    """Splits the answer pipe's bytes into frames and hands each to its worker."""
+
+    def __init__(self, worker: _Worker) -> None:
+        self._worker = worker
+        self._buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        while True:
+            frame = self._next_frame()
+            if frame is None:
+                return
+            self._worker.answered(frame)
+
+    def _next_frame(self) -> bytes | None:
+        if len(self._buffer) < _HEADER.size:
+            return None
+        (size,) = _HEADER.unpack_from(self._buffer)
+        start = _HEADER.size
+        if size == -1:
+            if len(self._buffer) < start + _LONG_HEADER.size:
+                return None
+            (size,) = _LONG_HEADER.unpack_from(self._buffer, start)
+            start += _LONG_HEADER.size
+        if len(self._buffer) < start + size:
+            return None
+        frame = bytes(self._buffer[start : start + size])
+        del self._buffer[: start + size]
+        return frame
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._worker.lost()
 
 
-def _init_worker(config: AxisConfig, log_level: str) -> None:
-    global _STATE
-    configure_logging(log_level)
-    _STATE = _WorkerState(config)
-    _die_with_parent()
+class _Worker:
+    """One worker process, its two pipe ends and its pending packages (in request order)."""
 
+    def __init__(self, process: multiprocessing.process.BaseProcess, pool: IntakePool) -> None:
+        self.process = process
+        self.pending: collections.deque[asyncio.Future[Checked | WorkerFailure]] = (
+            collections.deque()
+        )
+        self.alive = True
+        self._pool = pool
+        self._requests: asyncio.WriteTransport | None = None
 
-def _die_with_parent() -> None:
-    """A worker ends when the server that started it ends, even by SIGKILL: under forkserver
-    nothing else tells it (it would wait on its queue under PID 1 forever)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
+    def attach(self, requests: asyncio.WriteTransport) -> None:
+        self._requests = requests
 
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
+    def submit(self, frame: bytes) -> asyncio.Future[Checked | WorkerFailure]:
+        """Write one request frame; the future resolves with its answer."""
+        if not self.alive or self._requests is None or self._requests.is_closing():
+            raise WorkerLostError(f"intake worker {self.process.pid} is gone")
+        future: asyncio.Future[Checked | WorkerFailure] = asyncio.get_running_loop().create_future()
+        self._requests.write(_HEADER.pack(len(frame)) + frame)
+        self.pending.append(future)
+        return future
 
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+    def answered(self, frame: bytes) -> None:
+        if not self.pending:
+            _log.error("intake.unexpected_answer", pid=self.process.pid)
+            return
+        future = self.pending.popleft()
+        if not future.done():  # the caller may have been cancelled
+            # a pipe between this process and its own worker: no one else writes to it
+            future.set_result(pickle.loads(frame))  # noqa: S301
 
+    def lost(self) -> None:
+        """The answer pipe closed: the worker exited. Fail what it held; the pool replaces it."""
+        if not self.alive:
+            return
+        self.alive = False
+        if self._requests is not None:
+            self._requests.close()
+        while self.pending:
+            future = self.pending.popleft()
+            if not future.done():
+                future.set_exception(WorkerLostError(f"intake worker {self.process.pid} died"))
+        self._pool.worker_lost(self)
 
-def check_package(data: bytes, received_at: dt.datetime) -> Checked:
-    """Format and signature stages over one package (runs in a worker, or inline in tests)."""
-    state = _STATE
-    if state is None:
-        raise RuntimeError("check_package runs in an intake worker (the pool's initializer)")
-    return check_with(state.config, state.verifier, data, received_at)
-
-
-def check_with(
-    config: AxisConfig, verifier: Verifier, data: bytes, received_at: dt.datetime
-) -> Checked:
-    """The worker's stages with an explicit verifier (what ``check_package`` runs)."""
-    ctx = IntakeContext(config, None, verifier, received_at)
-    started = time.perf_counter()
-    intake = check_format(Intake(data), ctx)
-    checked_at = time.perf_counter()
-    if intake.accepted:
-        intake = check_signature(intake, ctx)
-    verified_at = time.perf_counter()
-    seconds = {"check": checked_at - started, "verify": verified_at - checked_at}
-    warnings = tuple(
-        p for p in (intake.check.problems if intake.check else ()) if p.severity is Severity.WARNING
-    )
-    signature = signature_summary(intake.signature.as_dict()) if intake.signature else {}
-    if intake.refusal is not None or intake.package is None:
-        refusal = intake.refusal or Problem("edxml.unreadable", "not an edXML package", "/")
-        return Checked(None, refusal, warnings, signature, seconds)
-    return Checked(facts_of(intake.package, data), None, warnings, signature, seconds)
+    def close(self) -> None:
+        """Close the request pipe: the worker finishes what it holds, then exits."""
+        if self._requests is not None:
+            self._requests.close()
 
 
 class IntakePool:
-    """A pool of worker processes owned by the app: started once, closed on shutdown."""
+    """The worker processes of one serving process: started once, closed on shutdown."""
 
     def __init__(self, config: AxisConfig) -> None:
         self._config = config
-        self._pool = self._start()
-
-    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
         # forkserver: workers fork from a clean helper process, never from the serving process
         # with its threads (the store's writer) and its event loop.
-        return concurrent.futures.ProcessPoolExecutor(
-            max_workers=self._config.intake_workers,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=_init_worker,
-            initargs=(self._config, configured_level()),
-        )
+        self._context = multiprocessing.get_context("forkserver")
+        self._workers: list[_Worker] = []
+        self._available = asyncio.Event()
+        self._restarts: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    @classmethod
+    async def start(cls, config: AxisConfig) -> IntakePool:
+        """A pool with every worker started and answering (imports and trust store loaded now,
+        not on the first document)."""
+        pool = cls(config)
+        try:
+            for _ in range(config.intake_workers):
+                await pool._add_worker()
+            now = dt.datetime.now(dt.UTC)
+            await asyncio.gather(*(pool._ask(worker, b"<warm/>", now) for worker in pool._workers))
+        except BaseException:
+            await pool.close()
+            raise
+        return pool
 
     async def check(self, data: bytes, received_at: dt.datetime) -> Checked:
         """The worker stages over one package, awaited without blocking the loop."""
-        loop = asyncio.get_running_loop()
         for attempt in (1, 2):
+            worker = await self._least_busy()
             try:
-                return await loop.run_in_executor(self._pool, check_package, data, received_at)
-            except BrokenProcessPool:
-                _log.error("intake.pool_broken", attempt=attempt)
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._start()
-        raise RuntimeError("the intake's worker pool broke twice on one document")
+                return await self._ask(worker, data, received_at)
+            except WorkerLostError as exc:
+                _log.error("intake.worker_lost", attempt=attempt, error=str(exc))
+        raise RuntimeError("two intake workers died while checking one document")
 
-    async def warm_up(self) -> None:
-        """Start every worker now (imports, trust store) rather than on the first document."""
+    async def close(self) -> None:
+        """Let pending checks finish, close the pipes, wait for the workers to exit."""
+        self._closing = True
+        for task in list(self._restarts):
+            task.cancel()
+        pending = [f for worker in self._workers for f in worker.pending]
+        if pending:
+            await asyncio.wait(pending, timeout=_JOIN_SECONDS)
+        for worker in self._workers:
+            worker.close()
+        processes = [worker.process for worker in self._workers]
+        self._workers.clear()
+        await asyncio.to_thread(_join, processes)
+
+    def worker_lost(self, worker: _Worker) -> None:
+        """Called by a worker whose pipe closed: forget it and, unless closing, start another."""
+        if worker in self._workers:
+            self._workers.remove(worker)
+        if not self._workers:
+            self._available.clear()
+        if self._closing:
+            return
+        _log.error("intake.worker_died", pid=worker.process.pid, exitcode=worker.process.exitcode)
+        task = asyncio.get_running_loop().create_task(self._add_worker())
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _ask(self, worker: _Worker, data: bytes, received_at: dt.datetime) -> Checked:
+        frame = pickle.dumps((data, received_at), protocol=pickle.HIGHEST_PROTOCOL)
+        answer = await worker.submit(frame)
+        if isinstance(answer, WorkerFailure):
+            raise RuntimeError(f"the intake worker failed: {answer.error}")
+        return answer
+
+    async def _least_busy(self) -> _Worker:
+        while not self._workers:
+            if self._closing:
+                raise RuntimeError("the intake pool is closed")
+            await self._available.wait()
+        return min(self._workers, key=lambda worker: len(worker.pending))
+
+    async def _add_worker(self) -> None:
+        """Start one worker (the fork server's round trip runs in a thread) and connect its
+        pipes to the loop."""
         loop = asyncio.get_running_loop()
-        now = dt.datetime.now(dt.UTC)
-        await asyncio.gather(
-            *(
-                loop.run_in_executor(self._pool, check_package, b"<warm/>", now)
-                for _ in range(self._config.intake_workers)
+        process, requests_fd, answers_fd = await asyncio.to_thread(self._spawn)
+        worker = _Worker(process, self)
+        try:
+            requests, _ = await loop.connect_write_pipe(
+                asyncio.Protocol, os.fdopen(requests_fd, "wb", buffering=0)
             )
+            worker.attach(requests)
+            await loop.connect_read_pipe(
+                lambda: _AnswerReader(worker), os.fdopen(answers_fd, "rb", buffering=0)
+            )
+        except BaseException:
+            process.kill()
+            raise
+        if self._closing:
+            worker.close()
+            return
+        self._workers.append(worker)
+        self._available.set()
+
+    def _spawn(self) -> tuple[multiprocessing.process.BaseProcess, int, int]:
+        """A started worker process and this process's ends of its two pipes (raw fds)."""
+        requests_in, requests_out = self._context.Pipe(duplex=False)
+        answers_in, answers_out = self._context.Pipe(duplex=False)
+        process = self._context.Process(
+            target=serve_requests,
+            args=(requests_in, answers_out, self._config, configured_level()),
+            name="axis-intake",
+            daemon=True,
         )
-
-    def close(self) -> None:
-        """Stop the workers (in-flight checks finish first)."""
-        self._pool.shutdown(wait=True, cancel_futures=False)
-
-
-_SIGNER_KEYS = (
-    "signer_subject",
-    "signer_serial",
-    # what the serving process binds the signer to the sender with (axis.signer_check)
-    "signer_sha256",
-    "signer_issuer",
-    "signer_issuer_serial",
-    "signer_agency",
-    "signer_codes",
-)
+        try:
+            process.start()
+        finally:
+            requests_in.close()  # the worker holds its own copies now
+            answers_out.close()
+        requests_fd, answers_fd = os.dup(requests_out.fileno()), os.dup(answers_in.fileno())
+        requests_out.close()
+        answers_in.close()
+        return process, requests_fd, answers_fd
 
 
-def signature_summary(report: Mapping[str, Any]) -> dict[str, Any]:
-    """The signature facts worth keeping with the message and in the trace (made in the worker:
-    the full report, every certificate's details, need not cross the process boundary)."""
-    keep = ("status", "valid", "accepted", "reason", "message", "profile")
-    summary = {k: report[k] for k in keep if k in report}
-    signatures = report.get("signatures") or []
-    if signatures:
-        first = signatures[0]
-        for key in (*_SIGNER_KEYS, "coverage", "revocation_status"):
-            if key in first:
-                summary[key] = first[key]
-    return summary
+def _join(processes: list[multiprocessing.process.BaseProcess]) -> None:
+    for process in processes:
+        process.join(_JOIN_SECONDS)
+        if process.is_alive():
+            _log.warning("intake.worker_terminated", pid=process.pid)
+            with contextlib.suppress(OSError):
+                process.terminate()
+            process.join(_JOIN_SECONDS)

@@ -88,9 +88,8 @@ async def open_runtime(
         store: Store = await stack.enter_async_context(open_store(config))
         registry = RegistryView(store, await ensure_registry(store))
         if checker is None:
-            pool = IntakePool(config)
-            stack.callback(pool.close)
-            await pool.warm_up()
+            pool = await IntakePool.start(config)
+            stack.push_async_callback(pool.close)
             checker = pool
         metrics = Metrics()
         signers = SignerBindings(store, required=config.require_sender_binding)

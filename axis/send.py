@@ -23,7 +23,7 @@ import structlog
 from axis.errors import AxisError
 from axis.facts import PackageFacts
 from axis.intake import ROUTE_PROBLEM
-from axis.intake_pool import Checked
+from axis.intake_worker import Checked
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
 from axis.signer_check import SignerBindings

@@ -2,7 +2,7 @@
 
 The worker verified the signature and reported the signer certificate's SHA-256, issuer and
 serial, subject, issuer-and-serial key and the agency codes its subject names
-(:func:`axis.intake_pool.signature_summary`, read off :mod:`signing.binding`). The serving
+(:func:`axis.intake_worker.signature_summary`, read off :mod:`signing.binding`). The serving
 process decides here, with this node's view of the admins' bindings (:mod:`axis.signers`):
 
 1. an admin's binding (by SHA-256 first, else by issuer and serial) wins: the sender must be
@@ -131,11 +131,10 @@ def judge_signer(
     signature: Mapping[str, Any], sender: str, table: BindingTable, *, required: bool
 ) -> BindingVerdict:
     """The decision of the module's docstring over one verified signature (the worker's
-    summary: :func:`axis.intake_pool.signature_summary`) and the document's From code."""
+    summary: :func:`axis.intake_worker.signature_summary`) and the document's From code."""
     if signature.get("status") != "valid":
         return BindingVerdict("unsigned")
     sha256 = signature.get("signer_sha256")
-    label = signer_label(signature.get("signer_subject"), sha256)
     unbound_severity = Severity.ERROR if required else Severity.WARNING
     if not sha256:
         return _verdict(
@@ -148,7 +147,7 @@ def judge_signer(
         return _verdict(
             "unbound",
             "sig.signer_unbound",
-            f"the signature ({label}) does not cover From/OrganId",
+            f"the signature ({_label(signature)}) does not cover From/OrganId",
             severity=unbound_severity,
         )
     binding = table.match(sha256, signature.get("signer_issuer_serial"))
@@ -159,7 +158,7 @@ def judge_signer(
         return _verdict(
             "not-sender",
             "sig.signer_not_sender",
-            not_sender_message(label, binding.codes, how, sender),
+            not_sender_message(_label(signature), binding.codes, how, sender),
             binding=binding,
             bound=binding.codes,
         )
@@ -168,7 +167,7 @@ def judge_signer(
         return _verdict(
             "ambiguous",
             "sig.signer_ambiguous",
-            ambiguous_message(label, SubjectCodes(None, named)),
+            ambiguous_message(_label(signature), SubjectCodes(None, named)),
             bound=named,
         )
     implicit = signature.get("signer_agency")
@@ -178,7 +177,7 @@ def judge_signer(
         return _verdict(
             "not-sender",
             "sig.signer_not_sender",
-            not_sender_message(label, (implicit,), f"its UID {IMPLICIT_LABEL}", sender),
+            not_sender_message(_label(signature), (implicit,), f"its UID {IMPLICIT_LABEL}", sender),
             bound=(implicit,),
         )
     required_text = (
@@ -189,11 +188,17 @@ def judge_signer(
     return _verdict(
         "unbound",
         "sig.signer_unbound",
-        f"the signer's certificate ({label}) is bound to no agency, so nothing ties it to the "
+        f"the signer's certificate ({_label(signature)}) is bound to no agency, so nothing ties it to the "
         f"sender {printable(sender)}: an admin binds it with `axis signers add` "
         f"({required_text})",
         severity=unbound_severity,
     )
+
+
+def _label(signature: Mapping[str, Any]) -> str:
+    """The signer as a refusal names it, made only for a refusal or a warning: parsing the
+    subject costs more than the rest of the judgement, and most documents pass."""
+    return signer_label(signature.get("signer_subject"), signature.get("signer_sha256"))
 
 
 def _short(key: str) -> str:

@@ -15,7 +15,7 @@ from axis.auth.principal import Principal
 from axis.compose import letter
 from axis.config import AxisConfig
 from axis.errors import AxisError
-from axis.intake_pool import Checked, check_with
+from axis.intake_worker import Checked, check_with
 from axis.metrics import Metrics
 from axis.registry_view import RegistryView
 from axis.resources import ensure_registry

@@ -23,6 +23,9 @@ import aiohttp
 
 from axis.bench.workload import Workload
 
+_TAKES_PER_AGENCY = 4
+"""Fetch-and-acknowledge exchanges a recipient's system runs at once beside its long poll."""
+
 
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
@@ -106,11 +109,26 @@ async def run_load(
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
     for item in documents:
         queue.put_nowait(item)
-    connector = aiohttp.TCPConnector(limit=senders + len(workload.codes) + 8)
+    connector = aiohttp.TCPConnector(
+        limit=senders + len(workload.codes) * (1 + _TAKES_PER_AGENCY) + 8
+    )
     async with aiohttp.ClientSession(base, connector=connector) as http:
 
+        async def take(message_id: str, headers: dict[str, str], slots: asyncio.Semaphore) -> None:
+            async with slots:
+                async with http.get(f"/v1/messages/{message_id}", headers=headers) as r:
+                    await r.read()
+                async with http.post(
+                    f"/v1/messages/{message_id}/ack", json={"outcome": "done"}, headers=headers
+                ) as r:
+                    await r.read()
+
         async def receive(code: str) -> None:
+            # The long poll only lists (that is when a document is available); fetching and
+            # acknowledging run beside it, a few at a time, as a busy recipient's system does.
             headers = basic_auth(workload.secrets[code])
+            slots = asyncio.Semaphore(_TAKES_PER_AGENCY)
+            taking: set[asyncio.Task[None]] = set()
             cursor: str | None = None
             while not done.is_set():
                 params = {"wait": "2", "limit": "200", **({"after": cursor} if cursor else {})}
@@ -120,16 +138,12 @@ async def run_load(
                 cursor = page.get("cursor") or cursor
                 for item in page["items"]:
                     seen_at.setdefault(item["message_id"], now)
-                    async with http.get(f"/v1/messages/{item['message_id']}", headers=headers) as r:
-                        await r.read()
-                    async with http.post(
-                        f"/v1/messages/{item['message_id']}/ack",
-                        json={"outcome": "done"},
-                        headers=headers,
-                    ) as r:
-                        await r.read()
+                    task = asyncio.create_task(take(item["message_id"], headers, slots))
+                    taking.add(task)
+                    task.add_done_callback(taking.discard)
                 if len(seen_at) >= expected:
                     done.set()
+            await asyncio.gather(*taking)
 
         pace = asyncio.Semaphore(senders)
         t0 = time.perf_counter()
