@@ -21,12 +21,14 @@ from dataclasses import dataclass, field, replace
 from typing import Final, Protocol
 
 import structlog
+from lxml import etree
 
 import edxml
 from axis.config import AxisConfig
 from axis.signer_check import BindingTable, judge_signer
-from edxml import Document, Problem, Status
-from edxml.xmlsafe import XmlLimits
+from edxml import Document, EdxmlError, Problem, Status
+from edxml.spool import SPOOL_THRESHOLD
+from edxml.xmlsafe import XmlLimits, parse_xml
 from registry.model import VN_TZ, vn_midnight
 from registry.registry import Registry, Resolution
 from signing import SignatureReport
@@ -39,7 +41,11 @@ class SignatureVerifier(Protocol):
     intake: a worker process, ``axis run``), which keeps its path validator and caches."""
 
     def verify(
-        self, data: bytes, *, at: dt.datetime | None = ..., limits: XmlLimits = ...
+        self,
+        data_or_tree: bytes | etree._ElementTree,
+        *,
+        at: dt.datetime | None = ...,
+        limits: XmlLimits = ...,
     ) -> SignatureReport: ...
 
 
@@ -63,6 +69,7 @@ class Intake:
     """One package on its way in: the bytes, and what each stage found."""
 
     data: bytes
+    tree: etree._ElementTree | None = None  # the one parse the format and signature share
     check: edxml.CheckResult | None = None
     signature: SignatureReport | None = None
     routes: tuple[Resolution, ...] = ()
@@ -87,16 +94,33 @@ Stage = Callable[[Intake, IntakeContext], Intake]
 def check_format(intake: Intake, ctx: IntakeContext) -> Intake:
     """edXML: hardened parse, the project's XSD and the rules (tolerant mode)."""
     today = ctx.received_at.astimezone(VN_TZ).date()
-    result = edxml.check(intake.data, limits=ctx.config.xml_limits(), today=today)
-    intake = replace(intake, check=result)
+    limits = ctx.config.xml_limits()
+    tree = _shared_tree(intake.data, limits)
+    source = intake.data if tree is None else tree
+    result = edxml.check(source, limits=limits, today=today)
+    intake = replace(intake, tree=tree, check=result)
     return intake.refuse(result.errors[0]) if result.errors else intake
+
+
+def _shared_tree(data: bytes, limits: XmlLimits) -> etree._ElementTree | None:
+    """One parse for the format and the signature stages: the same bytes through the same
+    hardened parser under the same limits, so one tree serves both. Not above the spooling
+    threshold, where edxml moves attachments out of its tree while parsing (the verifier then
+    parses for itself), nor for XML the parser refuses (edxml reports that, precisely)."""
+    if len(data) > SPOOL_THRESHOLD:
+        return None
+    try:
+        return parse_xml(data, limits)
+    except EdxmlError:
+        return None
 
 
 def check_signature(intake: Intake, ctx: IntakeContext) -> Intake:
     """XML-DSig under the configured policy, at the axis's receipt time."""
     if intake.package is None:
         return intake
-    report = ctx.verifier.verify(intake.data, at=ctx.received_at, limits=ctx.config.xml_limits())
+    source = intake.data if intake.tree is None else intake.tree
+    report = ctx.verifier.verify(source, at=ctx.received_at, limits=ctx.config.xml_limits())
     intake = replace(intake, signature=report)
     if report.accepted:
         return intake
