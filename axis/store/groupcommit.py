@@ -15,7 +15,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Final, Protocol, TypeVar
 
@@ -193,41 +192,74 @@ class Writer:
 
 
 class ReadPool:
-    """A few threads, each with its own read-only connection; every read is one snapshot."""
+    """A few threads, each with its own read-only connection; every read is one snapshot.
+
+    A plain queue and ``call_soon_threadsafe`` rather than a ``ThreadPoolExecutor``: the
+    executor's per-call future (with its own lock and condition) and its chaining to an asyncio
+    future cost the event loop more than the point reads themselves, and under load every
+    request makes one or two of them.
+    """
 
     def __init__(self, path: Path, workers: int = 4) -> None:
         self._path = path
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="axis-read")
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect_reader(self._path)
-            self._local.conn = conn
-            with self._lock:
-                self._connections.append(conn)
-        return conn
-
-    def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            return fn(conn)
-        finally:
-            conn.execute("COMMIT")
+        self._queue: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
+        # connected here, so a file that cannot be read fails the store's open, not a read later
+        self._threads = [
+            threading.Thread(
+                target=self._serve, args=(connect_reader(path),), name=f"axis-read-{n}", daemon=True
+            )
+            for n in range(workers)
+        ]
+        self._closed = False
+        for thread in self._threads:
+            thread.start()
 
     async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """``fn(conn)`` in a reader thread, inside one read transaction (a consistent view)."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._call, fn)
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, future, loop))
+        return await future
 
     def close(self) -> None:
-        """Stop the threads and close their connections."""
-        self._executor.shutdown(wait=True)
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        """Finish the reads queued, stop the threads and close their connections."""
+        if self._closed:
+            return
+        self._closed = True
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self, conn: sqlite3.Connection) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                fn, future, loop = item
+                try:
+                    conn.execute("BEGIN")
+                    try:
+                        outcome: tuple[Any, BaseException | None] = (fn(conn), None)
+                    finally:
+                        conn.execute("COMMIT")
+                except BaseException as exc:  # the read's own failure, for its caller
+                    outcome = (None, exc)
+                try:
+                    loop.call_soon_threadsafe(_settle, future, *outcome)
+                except RuntimeError:  # the loop is gone: nobody is waiting
+                    _log.warning("store.loop_closed", ops=1)
+        finally:
+            conn.close()
+
+
+_Read = tuple[Callable[[sqlite3.Connection], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():  # the caller was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)

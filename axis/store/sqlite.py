@@ -85,7 +85,7 @@ class SqliteStore:
             return
         conn = await asyncio.to_thread(self._prepare)
         self._writer = Writer(conn, self._session, asyncio.get_running_loop(), self._announce)
-        self._reads = ReadPool(self.path, self._readers)
+        self._reads = await asyncio.to_thread(ReadPool, self.path, self._readers)
         _log.debug("store.opened", path=str(self.path))
         if self._legacy is not None and self._legacy.is_file():
             await self._import_legacy(self._legacy)
