@@ -76,11 +76,14 @@ def test_a_worker_killed_mid_load_loses_no_document_and_is_replaced(tmp_path: Pa
             _document_id(n) for n in range(1, 201)
         ]
         await _until(
-            lambda: len(pool._workers) == 2
-            and victim not in [worker.process for worker in pool._workers]
+            lambda: (
+                len(pool._workers) == 2
+                and victim not in [worker.process for worker in pool._workers]
+            )
         )
         again = await pool.check(_letter(99), NOW)
-        assert again.facts is not None and again.facts.document_id == _document_id(99)
+        assert again.facts is not None
+        assert again.facts.document_id == _document_id(99)
 
     run(tmp_path, body)
 
@@ -91,7 +94,8 @@ def test_a_check_that_raises_fails_alone_and_the_worker_lives_on(tmp_path: Path)
         with pytest.raises(RuntimeError, match="the intake worker failed: AttributeError"):
             await pool.check(_letter(1), None)  # type: ignore[arg-type]
         answer = await pool.check(_letter(2), NOW)
-        assert answer.facts is not None and answer.facts.document_id == _document_id(2)
+        assert answer.facts is not None
+        assert answer.facts.document_id == _document_id(2)
         assert sorted(worker.process.pid or 0 for worker in pool._workers) == pids
 
     run(tmp_path, body)

@@ -12,7 +12,9 @@ are kept:
   :mod:`axis.store.redis_tx` for why (no SHA-256 in Lua, no lock to outlive a dead process).
   ``accept`` queues message, deliveries, revoke withdrawals, status history and audit events
   in that one script call, after checking the idempotency key under the same epoch, so a
-  resend, or twenty concurrent ones on twenty nodes, stores one message.
+  resend, or twenty concurrent ones on twenty nodes, stores one message. The writes of one
+  process are group-committed: those queued together share one head read and one script call
+  (:mod:`axis.store.redis_batch`), each still all-or-nothing.
 * **Payload first.** Before that, ``accept`` writes the payload to its shard under a key no
   other accept uses; the message names it. A crash in between leaves an orphan payload (swept
   later), never a message without its payload (:mod:`axis.store.redis_payloads`).
@@ -44,7 +46,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import secrets
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -80,6 +81,7 @@ from axis.store.records import (
     StatusEntry,
     SystemRecord,
 )
+from axis.store.redis_batch import GroupCommitter
 from axis.store.redis_client import (
     Client,
     check_layout,
@@ -98,10 +100,8 @@ from registry.versions import VersionLog
 T = TypeVar("T")
 _log = structlog.get_logger()
 
-_MAX_TRIES: Final = 200
-"""Conflicting writes re-run; this many conflicts in a row means something is wrong."""
 _TRANSFERS: Final = 32
-"""Payload transfers at once per process: they run outside the write lock, in parallel, and a
+"""Payload transfers at once per process: they run outside the commits, in parallel, and a
 connection pool holds 100 connections (past that redis-py fails a command, it does not wait)."""
 
 
@@ -115,7 +115,7 @@ class RedisStore:
         self._client: Client | None = None
         self._raw: Client | None = None
         self._commit: AsyncScript | None = None
-        self._lock = asyncio.Lock()
+        self._batch: GroupCommitter | None = None
         self._transfers = asyncio.Semaphore(_TRANSFERS)
         self._settled: list[PayloadRef] = []  # committed, still on a sweep list: next put's
         self._wakeups = Wakeups()
@@ -140,15 +140,18 @@ class RedisStore:
             raise
         self._client, self._raw = client, raw
         self._commit = client.register_script(COMMIT)
+        self._batch = GroupCommitter(client, self._apply, self._wakeups.wake)
         _log.debug("store.opened", url=safe(self.url))
 
     async def close(self) -> None:
-        """Let the write in progress finish, settle the committed payloads, release the long
-        polls, close the connections."""
-        async with self._lock:
-            client, raw = self._client, self._raw
-            self._client = self._raw = None
-            settled, self._settled = self._settled, []
+        """Commit the queued writes (a later one is refused), settle the committed payloads,
+        release the long polls, close the connections."""
+        if self._batch is not None:
+            await self._batch.close()  # a second close waits for the same batches
+        self._batch = None
+        client, raw = self._client, self._raw
+        self._client = self._raw = None
+        settled, self._settled = self._settled, []
         if raw is not None:
             with contextlib.suppress(RedisError, OSError):  # else the sweep settles them
                 await payloads.settle(raw, settled)
@@ -174,29 +177,17 @@ class RedisStore:
         return self._raw
 
     async def _transact(self, op: Callable[[Tx], Awaitable[T]]) -> T:
-        """Run ``op`` in an optimistic transaction on the head until it commits (see
-        :mod:`axis.store.redis_tx`); ``op`` may be re-run, so it only reads and queues."""
-        async with self._lock:
-            client = self._db()
-            assert self._commit is not None
-            for attempt in range(_MAX_TRIES):
-                head = await client.hgetall(k.HEAD)
-                tx = Tx(client, {k.text(f): k.text(v) for f, v in head.items()})
-                result = await op(tx)
-                if not tx.cmds and not tx.registry_changed:
-                    return result  # nothing to write (a duplicate, a no-op)
-                wake: list[tuple[str, ...]] = []
-                if tx.new_codes:
-                    wake.append(("PUBLISH", k.WAKE_DELIVERIES, k.dumps(sorted(tx.new_codes))))
-                if tx.registry_changed:
-                    wake.append(("PUBLISH", k.WAKE_REGISTRY, str(tx.registry)))
-                applied = await self._commit(keys=[k.HEAD], args=tx.commit_args(wake))
-                if not applied:  # another node wrote first: re-run on the new state
-                    await asyncio.sleep(_backoff(attempt))
-                    continue
-                self._wakeups.wake(tx.new_codes, tx.registry_changed)
-                return result
-        raise StoreError("store.busy", f"the write conflicted {_MAX_TRIES} times in a row")
+        """Run ``op`` in the next group commit (:mod:`axis.store.redis_batch`): an optimistic
+        transaction on the head (:mod:`axis.store.redis_tx`) shared with the writes queued
+        with it; ``op`` may be re-run, so it only reads and queues."""
+        if self._batch is None:
+            raise RuntimeError("the store is not open")
+        return await self._batch.run(op)
+
+    async def _apply(self, args: list[Any]) -> bool:
+        """One call of the commit script (looked up at each call: tests stand in for it)."""
+        assert self._commit is not None
+        return bool(await self._commit(keys=[k.HEAD], args=args))
 
     # --- messages ---------------------------------------------------------------------------
     async def accept(self, message: NewMessage) -> AcceptOutcome:
@@ -433,9 +424,3 @@ class RedisStore:
         self, codes: Collection[str]
     ) -> tuple[list[Agency], list[Succession]]:
         return await reg.records(self._db(), list(codes))
-
-
-def _backoff(attempt: int) -> float:
-    """A short random pause before re-running a conflicting write, so that the nodes that
-    conflicted do not collide again in lockstep (up to 20 ms)."""
-    return secrets.randbelow(1000 * min(attempt + 1, 20)) / 1_000_000

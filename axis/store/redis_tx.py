@@ -3,14 +3,14 @@
 Every write appends audit events whose SHA-256 links on the chain's tail, and Redis 7's Lua
 has no SHA-256 (``redis.sha1hex`` is the wrong hash), so the hashes are computed in Python, in
 an optimistic transaction on the head (``axis:{axis}:head``: the chain's tail, the delivery and
-message counters, and ``epoch``, bumped by every write). A write
+message counters, and ``epoch``, bumped by every commit). A transaction
 
 1. reads the head, remembering its ``epoch``;
 2. reads what it needs and decides in Python, hashing its events with
    :func:`axis.audit.link` exactly as the SQLite store does, queueing every change;
 3. commits with ONE call of :data:`COMMIT`, a Lua script that applies the queued commands only
    if the head's ``epoch`` is still the one read in step 1 (and bumps it); otherwise nothing
-   is applied and the write is re-run from step 1 on the new state.
+   is applied and the transaction is re-run from step 1 on the new state.
 
 Every key the script touches is in the coordination slot ``{axis}`` (on a Redis Cluster a
 script may only reach keys of one slot: :mod:`axis.store.redis_keys`). A payload is written to
@@ -25,23 +25,28 @@ commands are plain writes on keys of known types, and an oversized one is refuse
 anything is sent (:meth:`Tx.commit_args`). Why not a lock: a process that dies holding it would
 stall every node until it expires.
 
-Every write changes the epoch, so two writers that read the same head cannot both commit. The
-result is a single total order of writes across every axis process: the chain never forks, a
-``seq`` handed out is never reused, and deliveries become visible in seq order (a recipient
-whose cursor passed seq N never later finds a delivery below N appear). Within one process
-writes also queue behind an :class:`asyncio.Lock`, so re-runs only happen between processes.
+Every commit changes the epoch, so two transactions that read the same head cannot both
+commit. The result is a single total order of writes across every axis process: the chain
+never forks, a ``seq`` handed out is never reused, and deliveries become visible in seq order (a
+recipient whose cursor passed seq N never later finds a delivery below N appear). Within one
+process the writes are group-committed (:mod:`axis.store.redis_batch`): one transaction carries
+many writes, run one after another, so re-runs only happen between processes.
 
 :class:`Tx` is what the write functions see: reads that overlay the transaction's own pending
-changes for deliveries, and helpers that keep every index of a delivery (inbox, leases, dead
-letters, counts) in step with its state.
+changes for deliveries, helpers that keep every index of a delivery (inbox, leases, dead
+letters, counts) in step with its state, and what the group commit needs to put several writes
+in one transaction: :meth:`Tx.mark` / :meth:`Tx.rollback` undo one write, and every read,
+cached or not, is noted in ``Tx.db.reads`` (:class:`axis.store.redis_batch.TrackedReads`), so
+that a write reading what an earlier one changed (not yet in Redis) can be put off.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from axis.audit import GENESIS, link_draft
 from axis.store import redis_keys as k
@@ -53,10 +58,14 @@ from axis.store.records import (
     Delivery,
     MessageInfo,
 )
-from axis.store.redis_client import Client
+
+if TYPE_CHECKING:
+    from axis.store.redis_batch import TrackedReads
 
 Row = dict[str, Any]
 """A delivery as stored (:func:`axis.store.redis_keys.delivery_row`)."""
+Location = tuple[str, str | None]
+"""What a command reads or writes: a key and a hash field, or None for the whole key."""
 
 #: The audit fields that have an index (``AuditFilter`` narrows by them cheaply).
 AUDIT_INDEXED: Final = ("message_id", "document_id", "system_id", "kind")
@@ -78,14 +87,37 @@ return 1
 """The commit: ``KEYS[1]`` the head, ``ARGV[1]`` the epoch read, then each queued command as
 its argument count followed by its arguments. 1 if applied, 0 if another write came first."""
 
+REGISTRY: Final[Location] = (k.HEAD, "registry")
+"""Where the stored registry version is (:attr:`Tx.registry`)."""
+
 _MAX_ARGS: Final = 2000
 """Arguments per queued command (Lua's ``unpack`` stops near 8000): bigger HSETs are split."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    """What :meth:`Tx.rollback` restores: the transaction as it was before one write."""
+
+    cmds: int
+    journal: int
+    seq: int
+    hash: str
+    first: int
+    dseq: int
+    mseq: int
+    registry: int | None
+    registry_changed: bool
+    new_codes: frozenset[str]
+
+
+_ABSENT: Final = object()
+"""In the undo journal: the entry did not exist."""
 
 
 class Tx:
     """The reads and queued writes of one optimistic transaction (see the module docstring)."""
 
-    def __init__(self, db: Client, head: Mapping[str, str]) -> None:
+    def __init__(self, db: TrackedReads, head: Mapping[str, str]) -> None:
         self.db = db
         self.epoch = head.get("epoch", "0")
         self.seq = int(head.get("seq", 0))
@@ -93,16 +125,80 @@ class Tx:
         self.first = int(head.get("first", 1))
         self.dseq = int(head.get("dseq", 0))
         self.mseq = int(head.get("mseq", 0))
-        self.registry = None if head.get("registry") is None else int(head["registry"])
+        self._registry = None if head.get("registry") is None else int(head["registry"])
         self.cmds: list[tuple[Any, ...]] = []
         self.new_codes: set[str] = set()
         self.registry_changed = False
         self._rows: dict[str, dict[str, Row]] = {}
         self._infos: dict[str, tuple[MessageInfo, dict[str, Any]] | None] = {}
+        self._journal: list[tuple[dict[str, Any], str, object]] = []  # (cache, key, before)
+
+    @property
+    def registry(self) -> int | None:
+        """The stored registry version (this transaction's, once it saves one): a read."""
+        self.db.reads.add(REGISTRY)
+        return self._registry
+
+    @registry.setter
+    def registry(self, number: int | None) -> None:
+        self._registry = number
+
+    # --- one write among several ------------------------------------------------------------
+    def mark(self) -> Mark:
+        """The transaction now, for :meth:`rollback`."""
+        return Mark(
+            len(self.cmds),
+            len(self._journal),
+            self.seq,
+            self.hash,
+            self.first,
+            self.dseq,
+            self.mseq,
+            self._registry,
+            self.registry_changed,
+            frozenset(self.new_codes),
+        )
+
+    def rollback(self, mark: Mark) -> None:
+        """Undo everything done since ``mark``: queued commands, audit links, counters, new
+        codes, registry and the caches of messages and deliveries."""
+        del self.cmds[mark.cmds :]
+        while len(self._journal) > mark.journal:
+            cache, key, before = self._journal.pop()
+            if before is _ABSENT:
+                cache.pop(key, None)
+            else:
+                cache[key] = before
+        self.seq, self.hash, self.first = mark.seq, mark.hash, mark.first
+        self.dseq, self.mseq = mark.dseq, mark.mseq
+        self._registry, self.registry_changed = mark.registry, mark.registry_changed
+        self.new_codes.clear()
+        self.new_codes.update(mark.new_codes)
+
+    def changed_since(self, mark: Mark) -> bool:
+        """Whether anything was done since ``mark`` that needs a commit."""
+        return len(self.cmds) > mark.cmds or self.registry_changed != mark.registry_changed
+
+    def registry_saved_since(self, mark: Mark) -> bool:
+        """Whether a registry version was written since ``mark`` (a write of :data:`REGISTRY`)."""
+        return self._registry != mark.registry
+
+    def _put(self, cache: dict[str, Any], key: str, value: object) -> None:
+        """``cache[key] = value``, undoable."""
+        self._journal.append((cache, key, cache.get(key, _ABSENT)))
+        cache[key] = value
+
+    def _drop(self, cache: dict[str, Any], key: str) -> None:
+        """``del cache[key]`` if there, undoable."""
+        if key in cache:
+            self._journal.append((cache, key, cache.pop(key)))
 
     # --- queued writes ----------------------------------------------------------------------
     def cmd(self, *args: Any) -> None:
-        """Queue one command for the commit script."""
+        """Queue one command for the commit script (one too long fails the write queueing
+        it, not the batch it would have joined)."""
+        if len(args) > _MAX_ARGS + 2:  # the script would fail half-way: refuse it whole
+            raise ValueError(f"{args[0]} with {len(args)} arguments: use cmd_many")
         self.cmds.append(args)
 
     def cmd_many(self, command: str, key: str, items: list[str], width: int = 1) -> None:
@@ -133,8 +229,8 @@ class Tx:
             "mseq": str(self.mseq),
             "layout": k.LAYOUT,
         }
-        if self.registry is not None:
-            fields["registry"] = str(self.registry)
+        if self._registry is not None:
+            fields["registry"] = str(self._registry)
         return fields
 
     def next_seq(self) -> int:
@@ -172,15 +268,17 @@ class Tx:
     # --- messages ---------------------------------------------------------------------------
     async def info(self, message_id: str) -> tuple[MessageInfo, dict[str, Any]] | None:
         """A stored message's record and raw JSON (cached for the transaction)."""
+        self.db.reads.add((k.message_key(message_id), None))  # read even when cached
         if message_id not in self._infos:
             text = await self.db.get(k.message_key(message_id))
-            self._infos[message_id] = None if text is None else k.message_from_json(k.text(text))
+            found = None if text is None else k.message_from_json(k.text(text))
+            self._put(self._infos, message_id, found)
         return self._infos[message_id]
 
     def created(self, info: MessageInfo, raw: dict[str, Any]) -> None:
         """Remember a message this transaction stores (it has no deliveries yet)."""
-        self._infos[info.message_id] = (info, raw)
-        self._rows[info.message_id] = {}
+        self._put(self._infos, info.message_id, (info, raw))
+        self._put(self._rows, info.message_id, {})
 
     async def document_id(self, message_id: str) -> str | None:
         found = await self.info(message_id)
@@ -189,11 +287,11 @@ class Tx:
     # --- deliveries -------------------------------------------------------------------------
     async def rows(self, message_id: str) -> dict[str, Row]:
         """A message's deliveries by code, with this transaction's changes applied."""
+        self.db.reads.add((k.deliveries_key(message_id), None))  # read even when cached
         if message_id not in self._rows:
             stored = await self.db.hgetall(k.deliveries_key(message_id))
-            self._rows[message_id] = {
-                k.text(code): json.loads(text) for code, text in stored.items()
-            }
+            found = {k.text(code): json.loads(text) for code, text in stored.items()}
+            self._put(self._rows, message_id, found)
         return self._rows[message_id]
 
     async def to_codes(self, message_id: str, codes: Iterable[str]) -> tuple[Delivery, ...]:
@@ -217,7 +315,7 @@ class Tx:
             self.cmd("HINCRBY", k.COUNTS, old["state"], -1)
             if new is None or new["code"] != code:
                 self.cmd("HDEL", k.deliveries_key(mid), code)
-                (await self.rows(mid)).pop(code, None)
+                self._drop(await self.rows(mid), code)
         if new is not None:
             mid, code = new["message_id"], new["code"]
             if new["state"] in OPEN_STATES:
@@ -230,7 +328,7 @@ class Tx:
                 self.cmd("ZADD", k.DEAD, new["seq"], k.pair(mid, code))
             self.cmd("HINCRBY", k.COUNTS, new["state"], 1)
             self.cmd("HSET", k.deliveries_key(mid), code, k.dumps(new))
-            (await self.rows(mid))[code] = new
+            self._put(await self.rows(mid), code, new)
 
     async def change(self, old: Row, **fields: Any) -> Row:
         """``old`` with ``fields`` changed, saved."""
