@@ -133,8 +133,8 @@ class Deliveries:
     ) -> tuple[MessageInfo, tuple[Delivery, ...], tuple[str, ...]]:
         """The message, all its deliveries, and the delivery codes the caller acts for; a
         message the caller may not see is audited and answered as unknown."""
-        info = await self._store.message(message_id)
-        deliveries = await self._store.deliveries(message_id) if info is not None else ()
+        found = await self._store.message_with_deliveries(message_id)
+        info, deliveries = (None, ()) if found is None else found
         mine = tuple(d.code for d in deliveries if caller.acts_for(d.code))
         allowed = info is not None and (
             bool(mine) or caller.acts_for(info.sender_code) or caller.is_auditor or caller.is_admin

@@ -180,8 +180,10 @@ async def test_accept_stores_everything_and_returns_deliveries(store: Store) -> 
     events = await _events(store, message_id=msg.message_id)
     assert [e.kind for e in events] == ["message.accepted"]
     assert events[0].document_id == "123/UBND-VP"
+    assert await store.message_with_deliveries(msg.message_id) == (info, stored)
     assert await store.message("nope") is None
     assert await store.payload("nope") is None
+    assert await store.message_with_deliveries("nope") is None
 
 
 @contract
@@ -386,6 +388,9 @@ async def test_fetch_then_ack_and_a_second_ack_changes_nothing(store: Store) -> 
         msg.message_id, ["H38"], "done", None, at(2), draft("message.acked", at(2))
     )
     assert [(d.code, d.state) for d in acked] == [("H38", "done")]
+    found = await store.message_with_deliveries(msg.message_id)
+    assert found is not None
+    assert [(d.code, d.state) for d in found[1]] == [("H38", "done"), ("H44", "pending")]
     before = await _events(store, message_id=msg.message_id)
     again = await store.ack(
         msg.message_id, ["H38"], "fail", "late", at(3), draft("message.acked", at(3))

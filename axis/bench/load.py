@@ -9,6 +9,7 @@ the moment the recipient's long poll returns it.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import socket
 import statistics
@@ -17,7 +18,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 
@@ -44,17 +45,47 @@ def cpu_busy() -> tuple[int, int]:
 def tree_rss_mib(pid: int) -> float:
     """Resident memory in MiB of a process and all its descendants (the serving processes and
     their intake workers)."""
-    total = 0.0
+    return sum(rss_mib(each) for each in _tree(pid))
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants, as they are now."""
+    found: list[int] = []
     pending = [pid]
     while pending:
         current = pending.pop()
-        total += rss_mib(current)
+        found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*/children"):
             try:
                 pending.extend(int(child) for child in task.read_text().split())
             except OSError:
                 continue
-    return total
+    return found
+
+
+_TICKS: Final = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a living process (all its threads) has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def tree_cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU seconds so far of the serving processes and of the intake workers under ``pid``
+    (the workers run from the fork server: its command line names it)."""
+    split = {"serving": 0.0, "intake_workers": 0.0}
+    for each in _tree(pid):
+        try:
+            command = Path(f"/proc/{each}/cmdline").read_bytes()
+        except OSError:
+            continue
+        split["intake_workers" if b"forkserver" in command else "serving"] += cpu_seconds(each)
+    return split
 
 
 def rss_mib(pid: int) -> float:

@@ -11,18 +11,23 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from axis.bench.load import (
     cpu_busy,
+    cpu_seconds,
     free_port,
     intake_stages,
     run_ceiling,
     run_load,
+    tree_cpu_seconds,
     tree_rss_mib,
     wait_healthy,
 )
 from axis.bench.workload import prepare
+
+_TICKS: Final = os.sysconf("SC_CLK_TCK")
+"""The unit of /proc/stat's counters."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,18 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             warm = await run_load(base, workload, full[:warm_count], settings.senders, None)
             say(f"full load: {len(full) - warm_count} documents, {settings.senders} senders")
             busy0, total0 = cpu_busy()
+            server0, self0 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
             result = await run_load(base, workload, full[warm_count:], settings.senders, None)
+            server1, self1 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
             busy1, total1 = cpu_busy()
+            cpu = cpu_per_document(
+                {
+                    **{name: server1[name] - server0[name] for name in server0},
+                    "load_generator": self1 - self0,
+                },
+                (busy1 - busy0) / _TICKS,
+                result["documents"],
+            )
             target = result["accepted_per_second"] / 2
             say(f"half rate: {len(half)} documents at {target:.0f}/s")
             half_rate = await run_load(base, workload, half, settings.senders, target)
@@ -103,7 +118,17 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
         "server_rss_mib": round(rss, 1),  # every serving process and intake worker
         "intake_ms_by_stage": stages,
+        "cpu_ms_per_document": cpu,
     }
+
+
+def cpu_per_document(spent: dict[str, float], machine: float, documents: int) -> dict[str, float]:
+    """Milliseconds of CPU per accepted document at full load, by who spent them; ``other`` is
+    the rest of the machine's busy time (a Redis server, the kernel's own work)."""
+    shares = {name: 1000 * seconds / documents for name, seconds in spent.items()}
+    shares["other"] = max(0.0, 1000 * machine / documents - sum(shares.values()))
+    shares["total"] = 1000 * machine / documents
+    return {name: round(ms, 2) for name, ms in shares.items()}
 
 
 def summary(result: dict[str, Any]) -> str:
@@ -121,6 +146,8 @@ def summary(result: dict[str, Any]) -> str:
             f"server RSS {result['server_rss_mib']} MiB",
             "intake ms by stage: "
             + ", ".join(f"{k} {v}" for k, v in result["intake_ms_by_stage"].items()),
+            "CPU ms per document: "
+            + ", ".join(f"{k} {v}" for k, v in result.get("cpu_ms_per_document", {}).items()),
         ]
     )
 

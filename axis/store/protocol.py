@@ -113,6 +113,13 @@ class Store(RegistryStore, Protocol):
         """Every delivery of a message (any state)."""
         ...
 
+    async def message_with_deliveries(
+        self, message_id: str
+    ) -> tuple[MessageInfo, tuple[Delivery, ...]] | None:
+        """:meth:`message` and :meth:`deliveries` in one read (every fetch and ack asks both:
+        one trip to the store instead of two); None when the message is unknown."""
+        ...
+
     async def mark_fetched(
         self, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
     ) -> tuple[Delivery, ...]:

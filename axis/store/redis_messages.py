@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from axis.store import redis_keys as k
@@ -239,9 +239,25 @@ async def infos(client: Client, message_ids: Sequence[str]) -> dict[str, tuple[M
 
 async def deliveries(client: Client, message_id: str) -> tuple[Delivery, ...]:
     """Every delivery of a message, in cursor order."""
-    stored = await client.hgetall(k.deliveries_key(message_id))
-    found = [k.delivery_from_row(json.loads(text)) for text in stored.values()]
+    return _deliveries_from((await client.hgetall(k.deliveries_key(message_id))).values())
+
+
+def _deliveries_from(rows: Iterable[object]) -> tuple[Delivery, ...]:
+    found = [k.delivery_from_row(json.loads(k.text(row))) for row in rows]
     return tuple(sorted(found, key=lambda d: d.seq))
+
+
+async def message_with_deliveries(
+    client: Client, message_id: str
+) -> tuple[MessageInfo, tuple[Delivery, ...]] | None:
+    """A message's record and its deliveries in one round trip."""
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.get(k.message_key(message_id))
+        pipe.hgetall(k.deliveries_key(message_id))
+        text, stored = await pipe.execute()
+    if text is None:
+        return None
+    return k.message_from_json(k.text(text))[0], _deliveries_from(stored.values())
 
 
 async def find_messages(

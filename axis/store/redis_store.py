@@ -273,6 +273,11 @@ class RedisStore:
     async def deliveries(self, message_id: str) -> tuple[Delivery, ...]:
         return await msgs.deliveries(self._db(), message_id)
 
+    async def message_with_deliveries(
+        self, message_id: str
+    ) -> tuple[MessageInfo, tuple[Delivery, ...]] | None:
+        return await msgs.message_with_deliveries(self._db(), message_id)
+
     async def mark_fetched(
         self, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
     ) -> tuple[Delivery, ...]:

@@ -209,6 +209,15 @@ class SqliteStore:
     async def deliveries(self, message_id: str) -> tuple[Delivery, ...]:
         return await self._read(lambda c: inb.deliveries(c, message_id))
 
+    async def message_with_deliveries(
+        self, message_id: str
+    ) -> tuple[MessageInfo, tuple[Delivery, ...]] | None:
+        def read(conn: sqlite3.Connection) -> tuple[MessageInfo, tuple[Delivery, ...]] | None:
+            info = msgs.message(conn, message_id)
+            return None if info is None else (info, inb.deliveries(conn, message_id))
+
+        return await self._read(read)
+
     async def mark_fetched(
         self, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
     ) -> tuple[Delivery, ...]:
