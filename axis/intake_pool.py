@@ -41,6 +41,8 @@ _HEADER: Final = struct.Struct("!i")
 """A frame's length, as :meth:`multiprocessing.connection.Connection.send_bytes` writes it."""
 _LONG_HEADER: Final = struct.Struct("!Q")
 """The length after a header of -1 (a frame of 2 GiB or more)."""
+_RESTART_SECONDS: Final = 1.0
+"""How long to wait before trying again to start a worker that failed to start."""
 _JOIN_SECONDS: Final = 10.0
 """How long a closing pool waits for a worker to exit before it is terminated."""
 
@@ -197,9 +199,21 @@ class IntakePool:
         if self._closing:
             return
         _log.error("intake.worker_died", pid=worker.process.pid, exitcode=worker.process.exitcode)
-        task = asyncio.get_running_loop().create_task(self._add_worker())
+        task = asyncio.get_running_loop().create_task(self._replace())
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
+
+    async def _replace(self) -> None:
+        """Start a worker in place of a dead one, trying again each second while it fails (a
+        full process table, memory): documents wait for it rather than being refused."""
+        while not self._closing:
+            try:
+                await self._add_worker()
+            except Exception as exc:
+                _log.error("intake.worker_start_failed", error=repr(exc))
+                await asyncio.sleep(_RESTART_SECONDS)
+            else:
+                return
 
     async def _ask(self, worker: _Worker, data: bytes, received_at: dt.datetime) -> Checked:
         frame = pickle.dumps((data, received_at), protocol=pickle.HIGHEST_PROTOCOL)
