@@ -5,6 +5,7 @@ temporary file, system records)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import contextlib
@@ -165,6 +166,17 @@ def test_a_hash_verifies_its_secret_and_nothing_else() -> None:
 )
 def test_an_unreadable_hash_refuses_rather_than_fails(hashed: str) -> None:
     assert verify_secret("whatever-secret", hashed) is False
+
+
+def test_a_generated_secret_can_follow_secret_on_a_command_line() -> None:
+    # one token in 64 began with "-", which argparse takes for an option: unguarded, 3,000
+    # secrets would all pass by chance about once in 10^20 runs
+    made = [generate_secret() for _ in range(3000)]
+    assert [secret for secret in made if secret.startswith("-")] == []
+    assert {len(secret) for secret in made} == {43}
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--secret")
+    assert parser.parse_args(["--secret", made[0]]).secret == made[0]
 
 
 # --- Basic parsing ------------------------------------------------------------------------------

@@ -35,9 +35,14 @@ def generate_secret() -> str:
     """A new secret: 32 random bytes, URL-safe base64 without padding (43 characters).
 
     URL-safe so that it survives being pasted into configuration files and HTTP headers;
-    256 bits so that guessing is hopeless even without the rate limit.
+    256 bits so that guessing is hopeless even without the rate limit. Never beginning with
+    ``-``: one secret in 64 did, and ``--secret <it>`` then failed on the command line (argparse
+    reads such a word as an option).
     """
-    return secrets.token_urlsafe(SECRET_BYTES)
+    while True:
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        if not secret.startswith("-"):
+            return secret
 
 
 def _b64(data: bytes) -> str:
