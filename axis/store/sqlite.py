@@ -288,7 +288,7 @@ class SqliteStore:
     # --- audit ------------------------------------------------------------------------------
     async def append_audit(self, drafts: Sequence[AuditDraft]) -> tuple[AuditEvent, ...]:
         session, pending = self._session, tuple(drafts)
-        return await self._write(lambda c: tuple(session.append(c, d) for d in pending))
+        return await self._write(lambda c: tuple(session.append_event(c, d) for d in pending))
 
     async def audit_events(
         self, query: AuditFilter, *, after: str | None = None, limit: int = 100

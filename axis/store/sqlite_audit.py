@@ -46,7 +46,27 @@ class AuditChain:
         self.seq, self.hash = mark
 
     def append(self, conn: sqlite3.Connection, draft: AuditDraft) -> AuditEvent:
-        """Hash ``draft`` onto the chain and insert it (inside the caller's transaction)."""
+        """Hash ``draft`` onto the chain and insert it (inside the caller's transaction); the
+        event as stored (what :meth:`SqliteStore.append_audit` answers)."""
+        prev_hash = self.hash
+        seq, digest, data_text = self.link(conn, draft)
+        return AuditEvent(
+            seq=seq,
+            kind=draft.kind,
+            at=draft.at,
+            message_id=draft.message_id,
+            document_id=draft.document_id,
+            system_id=draft.system_id,
+            address=draft.address,
+            codes=tuple(draft.codes),
+            data=json.loads(data_text),
+            prev_hash=prev_hash,
+            hash=digest,
+        )
+
+    def link(self, conn: sqlite3.Connection, draft: AuditDraft) -> tuple[int, str, str]:
+        """:meth:`append` without building the event (an accept, a fetch or an ack links
+        several and answers none of them): its seq, hash and data as stored."""
         seq = self.seq + 1
         digest, _, codes_text, data_text = link_draft(self.hash, seq, draft)
         conn.execute(
@@ -70,21 +90,8 @@ class AuditChain:
                 "INSERT OR IGNORE INTO audit_codes (code, seq) VALUES (?, ?)",
                 [(code, seq) for code in dict.fromkeys(draft.codes)],
             )
-        event = AuditEvent(
-            seq=seq,
-            kind=draft.kind,
-            at=draft.at,
-            message_id=draft.message_id,
-            document_id=draft.document_id,
-            system_id=draft.system_id,
-            address=draft.address,
-            codes=tuple(draft.codes),
-            data=json.loads(data_text),
-            prev_hash=self.hash,
-            hash=digest,
-        )
         self.seq, self.hash = seq, digest
-        return event
+        return seq, digest, data_text
 
 
 def filled(draft: AuditDraft, **defaults: Any) -> AuditDraft:
@@ -178,7 +185,12 @@ class WriteSession:
         self.new_codes: set[str] = set()
         self.registry_changed = False
 
-    def append(self, conn: sqlite3.Connection, draft: AuditDraft) -> AuditEvent:
+    def append(self, conn: sqlite3.Connection, draft: AuditDraft) -> None:
+        """Link ``draft`` onto the chain inside the op's transaction."""
+        self.chain.link(conn, draft)
+
+    def append_event(self, conn: sqlite3.Connection, draft: AuditDraft) -> AuditEvent:
+        """:meth:`append`, answering the event as stored."""
         return self.chain.append(conn, draft)
 
     def begin_batch(self, conn: sqlite3.Connection) -> None:
