@@ -131,11 +131,24 @@ class Browser:
 
     def _loaded(self, page: Any) -> None:
         """Wait until ``page`` is gone and the next one has loaded whole."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
+        def gone(_driver: Any) -> bool:
+            try:
+                page.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as exc:
+                # caught mid-navigation, Chromium 156 may answer with an inspector error for
+                # the old page's node rather than a stale reference: it is gone all the same
+                if "does not belong to the document" in str(exc):
+                    return True
+                raise
+            return False
+
         wait = WebDriverWait(self.driver, 30)
-        wait.until(expected_conditions.staleness_of(page))
+        wait.until(gone)
         wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def wait_for(self, css: str) -> Any:
