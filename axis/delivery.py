@@ -72,9 +72,9 @@ class Deliveries:
         server's graceful stop for up to its full wait."""
         self._closing.set()
 
-    def codes_of(self, caller: Principal, only: str | None = None) -> tuple[str, ...]:
+    async def codes_of(self, caller: Principal, only: str | None = None) -> tuple[str, ...]:
         """The codes whose inbox (or sent box) the caller reads, narrowed to ``only``."""
-        codes = self._registry.codes_for(caller.codes, caller.exact_codes)
+        codes = await self._registry.codes_for(caller.codes, caller.exact_codes)
         if only is None:
             return codes
         if not caller.acts_for(only):
@@ -99,7 +99,7 @@ class Deliveries:
         code: str | None,
     ) -> Page[InboxItem]:
         """Open deliveries to the caller's codes; with ``wait`` a long poll."""
-        codes = self.codes_of(caller, code)
+        codes = await self.codes_of(caller, code)
         if not codes:
             return Page((), None)
         page = await self._store.inbox(
@@ -250,7 +250,7 @@ class Deliveries:
         code: str | None,
     ) -> Page[SentItem]:
         """The caller's sent messages with each recipient's state and latest status."""
-        codes = self.codes_of(caller, code)
+        codes = await self.codes_of(caller, code)
         if not codes:
             return Page((), None)
         return await self._store.sent(codes, after=after, kind=kind, limit=limit)

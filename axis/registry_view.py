@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import structlog
 
 from axis.store.protocol import Store
-from registry.codes import descends_from
+from registry.descendants import Descendants
 from registry.registry import Registry
 
 _log = structlog.get_logger("axis.registry")
@@ -30,6 +30,8 @@ class RegistryView:
         self._store = store
         self._registry = registry
         self._code_sets: dict[tuple[frozenset[str], bool], tuple[str, ...]] = {}
+        self._descendants: tuple[int, Descendants] | None = None  # for which version
+        self._indexing = asyncio.Lock()
 
     @property
     def current(self) -> Registry:
@@ -46,9 +48,11 @@ class RegistryView:
         self._registry = registry
         self._code_sets.clear()
 
-    def codes_for(self, granted: Iterable[str], exact: bool) -> tuple[str, ...]:
+    async def codes_for(self, granted: Iterable[str], exact: bool) -> tuple[str, ...]:
         """Every registry code a system granted ``granted`` acts for (with children unless
-        ``exact``), computed once per version and grant."""
+        ``exact``), remembered per version and grant. The children come from an index of the
+        version (:class:`registry.descendants.Descendants`), built once in a thread: built on
+        the loop it held every request for a tenth of a second."""
         key = (frozenset(c.upper() for c in granted), exact)
         known = self._code_sets.get(key)
         if known is not None:
@@ -56,12 +60,22 @@ class RegistryView:
         if exact:
             codes = tuple(sorted(key[0]))
         else:
-            found = {a.code for a in self._registry.agencies() if descends_from(a.code, key[0])}
-            codes = tuple(sorted(found | key[0]))
+            descendants = await self._index()
+            codes = tuple(sorted(descendants.of(key[0]) | key[0]))
         if len(self._code_sets) >= _MAX_CODE_SETS:
             self._code_sets.clear()
         self._code_sets[key] = codes
         return codes
+
+    async def _index(self) -> Descendants:
+        """The descendant index of the current version (single-flight)."""
+        async with self._indexing:
+            registry = self._registry
+            if self._descendants is None or self._descendants[0] != registry.version:
+                codes = [agency.code for agency in registry.agencies()]
+                built = await asyncio.to_thread(Descendants, codes)
+                self._descendants = (registry.version, built)
+            return self._descendants[1]
 
     async def watch(self, poll_seconds: float = 30.0) -> None:
         """Follow the store's change notification forever (run as a background task)."""

@@ -106,7 +106,7 @@ class Pusher:
         if system is None or not system.active:
             _log.warning("webhook.no_active_system", system=self.endpoint.system_id)
             return ()
-        return self.runtime.registry.codes_for(system.codes, system.exact_codes)
+        return await self.runtime.registry.codes_for(system.codes, system.exact_codes)
 
     async def _push(self, item: InboxItem, tracked: _Tracked, slots: asyncio.Semaphore) -> None:
         key = (item.delivery.message_id, item.delivery.code)

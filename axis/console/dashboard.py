@@ -74,7 +74,7 @@ async def _waiting(runtime: Runtime) -> tuple[list[Waiting], int, bool]:
     for system in await runtime.store.systems():
         if not system.active or system.role != "agency" or not system.codes:
             continue
-        codes = runtime.registry.codes_for(system.codes, system.exact_codes)
+        codes = await runtime.registry.codes_for(system.codes, system.exact_codes)
         cursor: str | None = None
         counted = 0
         while True:
