@@ -28,7 +28,7 @@ from axis.metrics import Metrics
 from axis.registry_view import RegistryView
 from axis.signer_check import SignerBindings
 from axis.store.protocol import Store
-from axis.store.records import AcceptOutcome, AuditDraft, NewMessage, Recipient, new_message_id
+from axis.store.records import AcceptOutcome, AuditDraft, MessageIds, NewMessage, Recipient
 from edxml import Problem
 from registry.resolution import Resolution
 
@@ -129,6 +129,7 @@ class Sender:
         self._checker = checker
         self._metrics = metrics
         self._now = now
+        self._ids = MessageIds()
 
     async def send(
         self, caller: Caller, data: bytes, *, address: str | None, partial: bool = False
@@ -235,7 +236,7 @@ class Sender:
         data: bytes,
         routes: list[Recipient],
     ) -> NewMessage:
-        message_id = new_message_id(at)
+        message_id = self._ids.new(at)
         common = {"message_id": message_id, "document_id": facts.document_id, "at": at}
         signature = dict(checked.signature)
         audit = [
