@@ -172,6 +172,28 @@ def test_a_reused_message_id_fails_alone_and_writes_nothing(
     run_opened(RedisStore(redis_db.url), body)
 
 
+def test_any_bytes_and_any_text_survive_the_commit_whole(
+    redis_db: RedisServer,  # noqa: F811
+) -> None:
+    """The commit carries its commands as one JSON text and bytes beside it: a payload that is
+    not UTF-8 (inline, so inside the commit), Vietnamese text and JSON's own quotes and
+    backslashes in a subject must all come back as they went in."""
+    binary = bytes(range(256)) * 40 + b"\xff\xfe\x00"
+    subject = 'Về việc "sáp nhập" tỉnh Yên Bái \\ Lào Cai [1] {2}'
+
+    async def body(store: Store) -> None:
+        msg = dataclasses.replace(edoc("H38", payload=binary), subject=subject)
+        outcome = await store.accept(msg)
+        assert await store.payload(outcome.message_id) == binary
+        info = await store.message(outcome.message_id)
+        assert info is not None
+        assert info.subject == subject
+        verdict = await store.verify_audit()
+        assert verdict.ok
+
+    run_opened(RedisStore(redis_db.url), body)
+
+
 def test_a_commit_on_another_node_wakes_a_long_poll_through_pubsub(
     redis_db: RedisServer,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
