@@ -150,8 +150,8 @@ async def commit(
     """The changes ``build`` makes on the newest version, stored as ONE new version, or nothing.
 
     The version's author is ``actor.system_id``; its audit event (written by the store with the
-    version) names it, and a ``registry.admin`` event adds the client address, the action and
-    the codes. When another writer saved first (``store.newer`` / ``store.diverged``), the
+    version) names it, and a ``registry.admin`` event, written in the same transaction, adds
+    the client address, the action and the codes. When another writer saved first (``store.newer`` / ``store.diverged``), the
     changes are rebuilt on the newer version, up to :data:`SAVE_ATTEMPTS` times
     (``registry.busy``, 409, after that). ``view`` switches at once (read your own write).
     """
@@ -173,8 +173,22 @@ async def commit(
             raise _change_error(exc) from None
         if updated is base:
             return ChangeOutcome(base.version, base.version, (), effective, author, text)
+        audit = AuditDraft(
+            kind="registry.admin",
+            at=now,
+            system_id=author,
+            address=actor.address,
+            codes=tuple(dict.fromkeys(codes or (c.code for c in updated.info.changes))),
+            data={
+                "action": action,
+                "version": updated.version,
+                "reason": text,
+                "effective": None if effective is None else effective.isoformat(),
+                "changes": len(updated.info.changes),
+            },
+        )
         try:
-            await store.save_registry(updated)
+            await store.save_registry_audited(updated, [audit])
         except StoreError as exc:
             if exc.code in ("store.newer", "store.diverged", "store.gap"):
                 _log.info("registry.save_raced", attempt=attempt, error=exc.code)
@@ -182,24 +196,6 @@ async def commit(
             raise
         if view is not None and view.version < updated.version:
             view.replace(updated)
-        await store.append_audit(
-            [
-                AuditDraft(
-                    kind="registry.admin",
-                    at=now,
-                    system_id=author,
-                    address=actor.address,
-                    codes=tuple(dict.fromkeys(codes or (c.code for c in updated.info.changes))),
-                    data={
-                        "action": action,
-                        "version": updated.version,
-                        "reason": text,
-                        "effective": None if effective is None else effective.isoformat(),
-                        "changes": len(updated.info.changes),
-                    },
-                )
-            ]
-        )
         _log.info(
             "registry.changed", action=action, version=updated.version, author=author, codes=codes
         )

@@ -795,6 +795,27 @@ async def test_registry_saves_versions_with_their_audit_events(store: Store) -> 
 
 
 @contract
+async def test_an_audited_save_writes_its_events_with_the_version_or_nothing(
+    store: Store,
+) -> None:
+    seed = sample_registry()
+    await store.seed_registry(seed)
+    v2 = seed.apply([Change("add", "G40", None, Agency("G40", "Bộ mới"))], author="a", reason="b")
+    admin = draft("registry.admin", at(1), system_id="ops", address="10.0.0.7", codes=("G40",))
+    assert await store.save_registry_audited(v2, [admin]) == 1
+    events = (await store.audit_events(AuditFilter(), limit=1000)).items
+    assert [e.kind for e in events][-2:] == ["registry.version", "registry.admin"]
+    assert (events[-1].address, events[-1].codes) == ("10.0.0.7", ("G40",))
+    stale = seed.apply([Change("add", "G41", None, Agency("G41", "b"))], author="b", reason="b")
+    with pytest.raises(StoreError) as refused:
+        await store.save_registry_audited(stale, [admin])
+    assert refused.value.code == "store.diverged"
+    assert len((await store.audit_events(AuditFilter(), limit=1000)).items) == len(events)
+    assert await store.registry_version() == v2.version
+    assert (await store.verify_audit()).ok
+
+
+@contract
 async def test_wait_registry_change_wakes_on_save_and_times_out_otherwise(store: Store) -> None:
     seed = sample_registry()
     await store.seed_registry(seed)

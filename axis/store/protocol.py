@@ -42,6 +42,7 @@ from axis.store.records import (
     StatusEntry,
     SystemRecord,
 )
+from registry.registry import Registry
 from registry.store import RegistryStore
 
 
@@ -202,6 +203,12 @@ class Store(RegistryStore, Protocol):
         limit: int = 100,
     ) -> Page[SentItem]:
         """Messages sent from ``sender_codes``, newest first, with deliveries and statuses."""
+        ...
+
+    async def save_registry_audited(self, registry: Registry, audit: Sequence[AuditDraft]) -> int:
+        """:meth:`save_registry` with ``audit`` appended in the same transaction, after the
+        versions' own events (an admin's change: who acted, from where, on which codes). A
+        refused save appends nothing."""
         ...
 
     # --- audit ------------------------------------------------------------------------------

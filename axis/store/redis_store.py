@@ -411,6 +411,17 @@ class RedisStore:
     async def save_registry(self, registry: Registry) -> int:
         return await self._transact(lambda tx: reg.save(tx, registry))
 
+    async def save_registry_audited(self, registry: Registry, audit: Sequence[AuditDraft]) -> int:
+        drafts = tuple(audit)
+
+        async def save(tx: Tx) -> int:
+            written = await reg.save(tx, registry)
+            for draft in drafts:
+                tx.audit(draft)
+            return written
+
+        return await self._transact(save)
+
     async def registry_history(self) -> VersionLog:
         log = await reg.history(self._db())
         # A VersionLog cannot be empty: an unseeded store answers with the empty version 0.

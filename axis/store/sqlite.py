@@ -337,6 +337,17 @@ class SqliteStore:
     async def save_registry(self, registry: Registry) -> int:
         return await self._write(self._op(reg.save, registry))
 
+    async def save_registry_audited(self, registry: Registry, audit: Sequence[AuditDraft]) -> int:
+        session, drafts = self._session, tuple(audit)
+
+        def save(conn: sqlite3.Connection) -> int:
+            written = reg.save(conn, session, registry)
+            for draft in drafts:
+                session.append(conn, draft)
+            return written
+
+        return await self._write(save)
+
     async def registry_history(self) -> VersionLog:
         log = await self._read(reg.history)
         # A VersionLog cannot be empty: an unseeded store answers with the empty version 0.
