@@ -409,7 +409,7 @@ class RedisStore:
         return await self._transact(lambda tx: reg.seed(tx, registry))
 
     async def save_registry(self, registry: Registry) -> int:
-        return await self._transact(lambda tx: reg.save(tx, registry))
+        return await self.save_registry_audited(registry, ())
 
     async def save_registry_audited(self, registry: Registry, audit: Sequence[AuditDraft]) -> int:
         drafts = tuple(audit)

@@ -335,7 +335,7 @@ class SqliteStore:
         return await self._write(self._op(reg.seed, registry))
 
     async def save_registry(self, registry: Registry) -> int:
-        return await self._write(self._op(reg.save, registry))
+        return await self.save_registry_audited(registry, ())
 
     async def save_registry_audited(self, registry: Registry, audit: Sequence[AuditDraft]) -> int:
         session, drafts = self._session, tuple(audit)
