@@ -89,21 +89,23 @@ class _AnswerReader(asyncio.Protocol):
 class _Worker:
     """One worker process, its two pipe ends and its pending packages (in request order)."""
 
-    def __init__(self, process: multiprocessing.process.BaseProcess, pool: IntakePool) -> None:
+    def __init__(
+        self,
+        process: multiprocessing.process.BaseProcess,
+        requests: asyncio.WriteTransport,
+        pool: IntakePool,
+    ) -> None:
         self.process = process
         self.pending: collections.deque[asyncio.Future[Checked | WorkerFailure]] = (
             collections.deque()
         )
         self.alive = True
         self._pool = pool
-        self._requests: asyncio.WriteTransport | None = None
-
-    def attach(self, requests: asyncio.WriteTransport) -> None:
         self._requests = requests
 
     def submit(self, frame: bytes) -> asyncio.Future[Checked | WorkerFailure]:
         """Write one request frame; the future resolves with its answer."""
-        if not self.alive or self._requests is None or self._requests.is_closing():
+        if not self.alive or self._requests.is_closing():
             raise WorkerLostError(f"intake worker {self.process.pid} is gone")
         future: asyncio.Future[Checked | WorkerFailure] = asyncio.get_running_loop().create_future()
         self._requests.write(_HEADER.pack(len(frame)) + frame)
@@ -124,8 +126,7 @@ class _Worker:
         if not self.alive:
             return
         self.alive = False
-        if self._requests is not None:
-            self._requests.close()
+        self._requests.close()
         while self.pending:
             future = self.pending.popleft()
             if not future.done():
@@ -134,8 +135,7 @@ class _Worker:
 
     def close(self) -> None:
         """Close the request pipe: the worker finishes what it holds, then exits."""
-        if self._requests is not None:
-            self._requests.close()
+        self._requests.close()
 
 
 class IntakePool:
@@ -234,12 +234,11 @@ class IntakePool:
         pipes to the loop."""
         loop = asyncio.get_running_loop()
         process, requests_fd, answers_fd = await asyncio.to_thread(self._spawn)
-        worker = _Worker(process, self)
         try:
             requests, _ = await loop.connect_write_pipe(
                 asyncio.Protocol, os.fdopen(requests_fd, "wb", buffering=0)
             )
-            worker.attach(requests)
+            worker = _Worker(process, requests, self)
             await loop.connect_read_pipe(
                 lambda: _AnswerReader(worker), os.fdopen(answers_fd, "rb", buffering=0)
             )
