@@ -10,9 +10,9 @@ The time is a TRUSTED time: an explicit ``at`` (an auditor re-checking an old do
 axis's own receipt time), else now. A signer's claimed SigningTime is never an input here.
 
 Our own checks run before pyhanko so that refusals carry precise, stable codes:
-``cert.ca_as_signer``, ``cert.key_usage`` (digitalSignature or nonRepudiation), ``cert.weak_key``,
-``cert.untrusted_root``, ``cert.sha1_chain`` (G1 chains, only under ``allow_sha1_chain``),
-``cert.expired`` / ``cert.not_yet_valid``; then a serial listed by a CRL held here
+``cert.untrusted_root`` (no path), then the rules of :mod:`signing.chainrules`
+(``cert.ca_as_signer``, ``cert.key_usage``, ``cert.weak_key``, ``cert.sha1_chain``,
+``cert.expired`` / ``cert.not_yet_valid``...); then a serial listed by a CRL held here
 (``cert.revoked``, even when that CRL is past its nextUpdate) and, under hard-fail, a CRL past its
 nextUpdate as the only data (``cert.revocation_unknown``); then pyhanko decides ``cert.revoked``,
 ``cert.revocation_unavailable`` or ``cert.invalid`` (bad signature, constraints...).
@@ -32,14 +32,13 @@ import asyncio
 import itertools
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
     DisallowedAlgorithmError,
@@ -52,6 +51,8 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
+from signing.chainrules import chain_refusal, leaf_refusal
+from signing.chainrules import describe as _describe
 from signing.pathcache import FAR_FUTURE, FAR_PAST, CachedPath, PathCache
 from signing.pathresult import PathPolicy as PathPolicy  # re-exported: their old home
 from signing.pathresult import PathResult as PathResult
@@ -67,6 +68,7 @@ from signing.revocation import (
 )
 from signing.revstatus import (
     NOT_REACHED,
+    as_utc,
     camel,
     collect_revocation,
     iso,
@@ -90,14 +92,6 @@ _MALFORMED_CERTIFICATE = (
 
 _log = structlog.get_logger()
 _DEFAULT_POLICY = PathPolicy()
-
-
-def _utc(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _describe(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string()
 
 
 def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
@@ -139,7 +133,7 @@ class PathValidator:
         now = self.clock()
         hit = self._cache.lookup(
             leaf,
-            now if at is None else _utc(at),
+            now if at is None else as_utc(at),
             now,
             trust_version=self.trust.version,
             revocation_version=self.revocation_cache.data_version(),
@@ -168,7 +162,7 @@ class PathValidator:
         self.misses += 1
         snap = self.trust.snapshot()
         data_version = self.revocation_cache.data_version()
-        when = self.clock() if at is None else _utc(at)
+        when = self.clock() if at is None else as_utc(at)
         try:
             entry = await self._validate(leaf, extra_certs, when, snap)
         except _MALFORMED_CERTIFICATE as exc:
@@ -249,48 +243,6 @@ class PathValidator:
             return CachedPath(result, FAR_PAST, FAR_FUTURE, None)
         return CachedPath(result, FAR_PAST, FAR_PAST, None, cacheable=False)
 
-    def _leaf_checks(self, leaf: x509.Certificate, when: datetime) -> CachedPath | None:
-        try:
-            bc = leaf.extensions.get_extension_for_class(x509.BasicConstraints).value
-            if bc.ca:
-                return self._fail(
-                    when,
-                    "cert.ca_as_signer",
-                    f"{_describe(leaf)} is a CA certificate; CAs do not sign documents",
-                    static=True,
-                )
-        except x509.ExtensionNotFound:
-            pass
-        try:
-            ku = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
-        except x509.ExtensionNotFound:
-            return self._fail(
-                when, "cert.key_usage", "the signer certificate has no KeyUsage", static=True
-            )
-        if not (ku.digital_signature or ku.content_commitment):
-            return self._fail(
-                when,
-                "cert.key_usage",
-                "KeyUsage allows neither digitalSignature nor nonRepudiation",
-                static=True,
-            )
-        weak = self._weak_key(leaf)
-        if weak:
-            return self._fail(when, "cert.weak_key", weak, static=True)
-        return None
-
-    def _weak_key(self, cert: x509.Certificate) -> str | None:
-        key = cert.public_key()
-        if isinstance(key, rsa.RSAPublicKey) and key.key_size < self.policy.min_rsa_bits:
-            return (
-                f"RSA-{key.key_size} key of {_describe(cert)} is below {self.policy.min_rsa_bits}"
-            )
-        if isinstance(key, ec.EllipticCurvePublicKey) and key.key_size < self.policy.min_ec_bits:
-            return f"EC-{key.key_size} key of {_describe(cert)} is below {self.policy.min_ec_bits}"
-        if isinstance(key, dsa.DSAPublicKey):
-            return f"DSA key of {_describe(cert)} is not accepted"
-        return None
-
     def _context(self, snap: TrustSnapshot, others: Sequence[x509.Certificate], when: datetime,
                  crls: Sequence[bytes] = (), ocsps: Sequence[bytes] = (),
                  mode: str = "none") -> ValidationContext:  # fmt: skip
@@ -331,45 +283,12 @@ class PathValidator:
         if not paths:
             return self._fail(when, "cert.untrusted_root", "no path to a trusted anchor")
         chain = tuple(reversed([_from_asn1(c) for c in paths[0].iter_certs(include_root=True)]))
-        failed = self._leaf_checks(leaf, when)
-        if failed is not None:
-            return failed
-
-        for cert in chain[1:]:
-            weak = self._weak_key(cert)
-            if weak:
-                return self._fail(when, "cert.weak_key", weak, chain)
-        for cert in chain[:-1]:  # the anchor's self-signature is never relied upon
-            algo = cert.signature_hash_algorithm
-            name = algo.name if algo is not None else ""
-            if name == "md5":
-                return self._fail(
-                    when, "cert.invalid", f"{_describe(cert)} is signed with MD5", chain
-                )
-            if name == "sha1" and not self.policy.allow_sha1_chain:
-                return self._fail(
-                    when,
-                    "cert.sha1_chain",
-                    f"{_describe(cert)} is signed with SHA-1; G1 chains need allow_sha1_chain",
-                    chain,
-                )
-        for cert in chain:
-            if when < cert.not_valid_before_utc:
-                return self._fail(
-                    when,
-                    "cert.not_yet_valid",
-                    f"{_describe(cert)} is valid only from {iso(cert.not_valid_before_utc)} "
-                    f"(checked at {iso(when)})",
-                    chain,
-                )
-            if when > cert.not_valid_after_utc:
-                return self._fail(
-                    when,
-                    "cert.expired",
-                    f"{_describe(cert)} expired {iso(cert.not_valid_after_utc)} "
-                    f"(checked at {iso(when)})",
-                    chain,
-                )
+        refused = leaf_refusal(leaf, self.policy)
+        if refused is not None:
+            return self._fail(when, refused.reason, refused.message, static=True)
+        refused = chain_refusal(chain, when, self.policy)
+        if refused is not None:
+            return self._fail(when, refused.reason, refused.message, chain)
 
         checking = self.policy.revocation != "off"
         listed = listed_revocation(self.revocation_cache, chain, when) if checking else None

@@ -20,12 +20,13 @@ from cryptography import x509
 from signing.revocation import CachedCrl, CachedOcsp, RevocationCache, crl_urls, ocsp_urls
 
 
-def _utc(dt: datetime) -> datetime:
+def as_utc(dt: datetime) -> datetime:
+    """``dt`` in UTC; a naive time is taken as UTC already (pyhanko and x509 want aware times)."""
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def iso(dt: datetime) -> str:
-    return _utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return as_utc(dt).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def camel(reason: str) -> str:
