@@ -23,9 +23,14 @@ def test_a_small_bench_delivers_everything_and_reports_each_figure(
     assert result["half_rate"]["delivered"] == 24
     assert result["full_load"]["accepted_per_second"] > 0
     assert result["ceiling_per_second"] > 0
+    floor = result["floor"]
+    assert floor["accepted_per_second"] > 0
+    assert floor["cpu_ms_per_document"]["server"] > 0
+    assert floor["cpu_ms_per_document"]["total"] >= floor["cpu_ms_per_document"]["server"]
     assert result["document_bytes"] > 15_000
     assert {"check", "verify", "resolve", "store"} <= set(result["intake_ms_by_stage"])
     assert result["server_rss_mib"] > 0
     printed = capsys.readouterr()
     assert "accepted:" in printed.out
+    assert "floor (the same exchange" in printed.out
     assert "bench: full load" in printed.err

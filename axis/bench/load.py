@@ -9,6 +9,8 @@ the moment the recipient's long poll returns it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import re
 import socket
@@ -16,7 +18,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -216,16 +218,27 @@ async def run_load(
     }
 
 
+@contextlib.asynccontextmanager
+async def bare_server(module: str, *options: str) -> AsyncIterator[tuple[str, int]]:
+    """A bench server (``python -m module``) on a free loopback port, healthy: its base URL
+    and process id; stopped on leaving."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *options])
+    try:
+        base = f"http://127.0.0.1:{port}"
+        await wait_healthy(base)
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait()
+
+
 async def run_ceiling(
     home: Path, documents: Sequence[tuple[str, bytes]], senders: int, store: str | None
 ) -> float:
     """Documents/s that the bare server (:mod:`axis.bench.ceiling`) accepts on the same store."""
-    port = free_port()
-    command = [sys.executable, "-m", "axis.bench.ceiling", "--home", str(home), "--port", str(port)]
-    server = subprocess.Popen([*command, "--store", store] if store else command)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        await wait_healthy(base)
+    options = ["--home", str(home), *(["--store", store] if store else [])]
+    async with bare_server("axis.bench.ceiling", *options) as (base, _pid):
         queue = list(documents)
         async with aiohttp.ClientSession(base) as http:
             t0 = time.perf_counter()
@@ -238,9 +251,31 @@ async def run_ceiling(
 
             await asyncio.gather(*(send() for _ in range(senders)))
             return round(len(documents) / (time.perf_counter() - t0), 1)
-    finally:
-        server.terminate()
-        server.wait()
+
+
+async def run_floor(
+    workload: Workload, documents: Sequence[tuple[str, bytes]], senders: int
+) -> dict[str, Any]:
+    """The same load against the in-memory server (:mod:`axis.bench.floor`): documents/s and
+    CPU milliseconds per document of the server, of the load generator and of the machine."""
+    codes = workload.codes
+    system = {code: workload.secrets[code].split(":", 1)[0] for code in codes}
+    routes = {system[code]: system[codes[(n + 1) % len(codes)]] for n, code in enumerate(codes)}
+    async with bare_server("axis.bench.floor", "--routes", json.dumps(routes)) as (base, pid):
+        warm = senders * 2
+        await run_load(base, workload, documents[:warm], senders, None)
+        busy0, server0, self0 = cpu_busy()[0], cpu_seconds(pid), cpu_seconds(os.getpid())
+        result = await run_load(base, workload, documents[warm:], senders, None)
+        busy1, server1, self1 = cpu_busy()[0], cpu_seconds(pid), cpu_seconds(os.getpid())
+    per_document = 1000 / result["documents"]
+    return {
+        "accepted_per_second": result["accepted_per_second"],
+        "cpu_ms_per_document": {
+            "server": round((server1 - server0) * per_document, 2),
+            "load_generator": round((self1 - self0) * per_document, 2),
+            "total": round((busy1 - busy0) / _TICKS * per_document, 2),
+        },
+    }
 
 
 async def intake_stages(base: str, auditor: str) -> dict[str, float]:

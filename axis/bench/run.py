@@ -1,5 +1,5 @@
 """One whole benchmark run: a real ``axis serve`` under full load, at half that rate, then the
-ceiling on the same store; the result as JSON and a chart."""
+ceiling on the same store and the floor (the exchange alone); the result as JSON and a chart."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from axis.bench.load import (
     free_port,
     intake_stages,
     run_ceiling,
+    run_floor,
     run_load,
     tree_cpu_seconds,
     tree_rss_mib,
@@ -100,6 +101,8 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         ceiling = await run_ceiling(
             Path(folder) / "ceiling-home", full, settings.senders, settings.store
         )
+        say("floor: the same exchange against a server that keeps documents in memory")
+        floor = await run_floor(workload, full, settings.senders)
     return {
         "benchmark": "axis end to end: signed 20 KB documents over HTTP",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -115,6 +118,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "half_rate": {**half_rate, "target_per_second": round(target, 1)},
         "ceiling_per_second": ceiling,
         "share_of_ceiling": round(result["accepted_per_second"] / ceiling, 2),
+        "floor": floor,
         "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
         "server_rss_mib": round(rss, 1),  # every serving process and intake worker
         "intake_ms_by_stage": stages,
@@ -148,8 +152,20 @@ def summary(result: dict[str, Any]) -> str:
             + ", ".join(f"{k} {v}" for k, v in result["intake_ms_by_stage"].items()),
             "CPU ms per document: "
             + ", ".join(f"{k} {v}" for k, v in result.get("cpu_ms_per_document", {}).items()),
+            *_floor_line(result.get("floor")),
         ]
     )
+
+
+def _floor_line(floor: dict[str, Any] | None) -> list[str]:
+    if not floor:
+        return []
+    cpu = floor["cpu_ms_per_document"]
+    return [
+        f"floor (the same exchange, documents kept in memory): {floor['accepted_per_second']}"
+        f" documents/s, CPU ms per document: server {cpu['server']}, load generator "
+        f"{cpu['load_generator']}, machine {cpu['total']}"
+    ]
 
 
 def chart(result: dict[str, Any], path: Path) -> bool:
@@ -163,11 +179,12 @@ def chart(result: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-    left.bar(
-        ["axis", "ceiling"],
-        [result["full_load"]["accepted_per_second"], result["ceiling_per_second"]],
-        color=["#2b6cb0", "#a0aec0"],
-    )
+    bars = {
+        "axis": result["full_load"]["accepted_per_second"],
+        "ceiling": result["ceiling_per_second"],
+        **({"floor": result["floor"]["accepted_per_second"]} if "floor" in result else {}),
+    }
+    left.bar(list(bars), list(bars.values()), color=["#2b6cb0", "#a0aec0", "#cbd5e0"][: len(bars)])
     left.set_title("signed 20 KB documents / s")
     for name, run in (("full load", result["full_load"]), ("half rate", result["half_rate"])):
         right.bar([f"{name}\np50", f"{name}\np99"], [run["latency_ms_p50"], run["latency_ms_p99"]])
