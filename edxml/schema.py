@@ -15,9 +15,9 @@ from importlib import resources
 
 from lxml import etree
 
+from edxml.elements import element_path
 from edxml.errors import Problem
 from edxml.names import EDXML_NS
-from edxml.reader import element_path
 
 _PREFIX = re.compile(r"[A-Za-z_][\w.-]*:")
 _XSD_CODES = {
