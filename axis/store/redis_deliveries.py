@@ -26,6 +26,13 @@ from axis.store.redis_tx import Row, Tx
 from axis.store.sqlite_audit import filled
 
 
+async def _about(tx: Tx, audit: AuditDraft, message_id: str, codes: Sequence[str]) -> AuditDraft:
+    """``audit`` with the message, its DocumentId and the codes where it left them empty; the
+    DocumentId is read only then (a fetch or an ack knows it already: one read less)."""
+    document_id = audit.document_id or await tx.document_id(message_id)
+    return filled(audit, message_id=message_id, document_id=document_id, codes=tuple(codes))
+
+
 async def mark_fetched(
     tx: Tx, message_id: str, codes: Sequence[str], at: dt.datetime, audit: AuditDraft
 ) -> tuple[Delivery, ...]:
@@ -42,14 +49,7 @@ async def mark_fetched(
                 fetched_at=stamp,
                 updated_at=stamp,
             )
-    tx.audit(
-        filled(
-            audit,
-            message_id=message_id,
-            document_id=await tx.document_id(message_id),
-            codes=tuple(codes),
-        )
-    )
+    tx.audit(await _about(tx, audit, message_id, codes))
     return await tx.to_codes(message_id, codes)
 
 
@@ -73,8 +73,7 @@ async def ack(
             await tx.change(row, state=outcome, reason=reason, updated_at=k.to_text(at))
             changed += 1
     if changed:
-        document_id = await tx.document_id(message_id)
-        tx.audit(filled(audit, message_id=message_id, document_id=document_id, codes=tuple(codes)))
+        tx.audit(await _about(tx, audit, message_id, codes))
     return await tx.to_codes(message_id, codes)
 
 
@@ -122,8 +121,7 @@ async def retry_delivery(
     if row is None or row["state"] not in DEAD_STATES:
         return None
     delivery = await tx.renumber(row, at, attempts=0)
-    document_id = await tx.document_id(message_id)
-    tx.audit(filled(audit, message_id=message_id, document_id=document_id, codes=(code,)))
+    tx.audit(await _about(tx, audit, message_id, (code,)))
     return delivery
 
 
@@ -135,8 +133,7 @@ async def cancel_delivery(
     if row is None or row["state"] not in ("pending", "fail", "dead"):
         return None
     new = await tx.change(row, state="cancelled", updated_at=k.to_text(at))
-    document_id = await tx.document_id(message_id)
-    tx.audit(filled(audit, message_id=message_id, document_id=document_id, codes=(code,)))
+    tx.audit(await _about(tx, audit, message_id, (code,)))
     return k.delivery_from_row(new)
 
 

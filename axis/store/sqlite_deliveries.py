@@ -58,6 +58,15 @@ def _document_id(conn: sqlite3.Connection, message_id: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def _about(
+    conn: sqlite3.Connection, audit: AuditDraft, message_id: str, codes: Sequence[str]
+) -> AuditDraft:
+    """``audit`` with the message, its DocumentId and the codes where it left them empty; the
+    DocumentId is read only then (a fetch or an ack knows it already: one query less)."""
+    document_id = audit.document_id or _document_id(conn, message_id)
+    return filled(audit, message_id=message_id, document_id=document_id, codes=tuple(codes))
+
+
 def _renumber(
     conn: sqlite3.Connection,
     seq: int,
@@ -110,13 +119,7 @@ def mark_fetched(
             " AND state = 'pending'",
             (stamp, stamp, message_id, *codes),
         )
-    draft = filled(
-        audit,
-        message_id=message_id,
-        document_id=_document_id(conn, message_id),
-        codes=tuple(codes),
-    )
-    session.append(conn, draft)
+    session.append(conn, _about(conn, audit, message_id, codes))
     return _to_codes(conn, message_id, codes)
 
 
@@ -139,13 +142,7 @@ def ack(
         (outcome, reason, to_db_time(at), message_id, *codes),
     ).rowcount
     if changed:
-        draft = filled(
-            audit,
-            message_id=message_id,
-            document_id=_document_id(conn, message_id),
-            codes=tuple(codes),
-        )
-        session.append(conn, draft)
+        session.append(conn, _about(conn, audit, message_id, codes))
     return _to_codes(conn, message_id, codes)
 
 
@@ -208,10 +205,7 @@ def retry_delivery(
         return None
     delivery = _renumber(conn, int(row[0]), at, attempts=0)
     session.new_codes.add(code)
-    document_id = _document_id(conn, message_id)
-    session.append(
-        conn, filled(audit, message_id=message_id, document_id=document_id, codes=(code,))
-    )
+    session.append(conn, _about(conn, audit, message_id, (code,)))
     return delivery
 
 
@@ -231,10 +225,7 @@ def cancel_delivery(
     ).fetchone()
     if row is None:
         return None
-    document_id = _document_id(conn, message_id)
-    session.append(
-        conn, filled(audit, message_id=message_id, document_id=document_id, codes=(code,))
-    )
+    session.append(conn, _about(conn, audit, message_id, (code,)))
     return _select(conn, "d.seq = ?", (row[0],))[0]
 
 
