@@ -17,7 +17,8 @@ are kept:
   (:mod:`axis.store.redis_batch`), each still all-or-nothing.
 * **Payload first.** Before that, ``accept`` writes the payload to its shard under a key no
   other accept uses; the message names it. A crash in between leaves an orphan payload (swept
-  later), never a message without its payload (:mod:`axis.store.redis_payloads`).
+  later), never a message without its payload (:mod:`axis.store.redis_accept`,
+  :mod:`axis.store.redis_payloads`).
 * **One audit chain.** Hashes are computed in Python with :func:`axis.audit.link` on the tail
   the transaction read, so the chain holds the SAME hashes the SQLite store computes for the
   same events, and two nodes can never link two events onto one tail (the second commit finds the epoch moved).
@@ -43,16 +44,12 @@ serves requests (its connections and wake-ups belong to that loop).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any, Final, TypeVar
+from typing import Any, TypeVar
 
 import structlog
 from redis.commands.core import AsyncScript
-from redis.exceptions import RedisError
 
 from axis.store import redis_admin as admin
 from axis.store import redis_audit as aud
@@ -62,7 +59,6 @@ from axis.store import redis_keys as k
 from axis.store import redis_messages as msgs
 from axis.store import redis_payloads as payloads
 from axis.store import redis_registry as reg
-from axis.store.errors import StoreError
 from axis.store.records import (
     AcceptOutcome,
     AckOutcome,
@@ -81,6 +77,7 @@ from axis.store.records import (
     StatusEntry,
     SystemRecord,
 )
+from axis.store.redis_accept import PayloadFirstAccept
 from axis.store.redis_batch import GroupCommitter
 from axis.store.redis_client import (
     Client,
@@ -90,7 +87,6 @@ from axis.store.redis_client import (
     safe,
     warn_unless_durable,
 )
-from axis.store.redis_payloads import PayloadRef
 from axis.store.redis_tx import COMMIT, Tx
 from axis.store.redis_wake import REGISTRY_KEY, Wakeups
 from registry.model import Agency, Succession
@@ -99,10 +95,6 @@ from registry.versions import VersionLog
 
 T = TypeVar("T")
 _log = structlog.get_logger()
-
-_TRANSFERS: Final = 32
-"""Payload transfers at once per process: they run outside the commits, in parallel, and a
-connection pool holds 100 connections (past that redis-py fails a command, it does not wait)."""
 
 
 class RedisStore:
@@ -116,8 +108,9 @@ class RedisStore:
         self._raw: Client | None = None
         self._commit: AsyncScript | None = None
         self._batch: GroupCommitter | None = None
-        self._transfers = asyncio.Semaphore(_TRANSFERS)
-        self._settled: list[PayloadRef] = []  # committed, still on a sweep list: next put's
+        self._accepts = PayloadFirstAccept(
+            self._transact, self._db, self._bytes_db, cluster=self.cluster, inline_max=inline_max
+        )
         self._wakeups = Wakeups()
 
     # --- life cycle -------------------------------------------------------------------------
@@ -151,10 +144,7 @@ class RedisStore:
         self._batch = None
         client, raw = self._client, self._raw
         self._client = self._raw = None
-        settled, self._settled = self._settled, []
-        if raw is not None:
-            with contextlib.suppress(RedisError, OSError):  # else the sweep settles them
-                await payloads.settle(raw, settled)
+        await self._accepts.settle_pending(raw)
         await self._wakeups.stop()
         for connection in (client, raw):
             if connection is not None:
@@ -191,42 +181,7 @@ class RedisStore:
 
     # --- messages ---------------------------------------------------------------------------
     async def accept(self, message: NewMessage) -> AcceptOutcome:
-        """A small payload on one server: inside the commit. Else payload to its shard, then
-        the commit naming it, then the payload settled or, if this accept stored nothing,
-        discarded (see :mod:`axis.store.redis_payloads`)."""
-        ref = PayloadRef.new(message.message_id)
-        if not self.cluster and len(message.payload) <= self.inline_max:
-            return await self._transact(lambda tx: msgs.accept(tx, message, ref, inline=True))
-        raw = self._bytes_db()
-        settled, self._settled = self._settled, []
-        async with self._transfers:
-            try:
-                noted = await payloads.put(raw, ref, message.payload, settled)
-            except BaseException:
-                self._settled.extend(settled)  # for the next put (the sweep would, later)
-                raise
-        try:
-            outcome = await self._transact(lambda tx: msgs.accept(tx, message, ref, inline=False))
-        except StoreError:  # a reused id, or never committed: the payload is nobody's
-            await self._tidy(lambda: payloads.discard(raw, ref))
-            raise
-        if outcome.duplicate and await msgs.payload_ref(self._db(), outcome.message_id) != ref:
-            await self._tidy(lambda: payloads.discard(raw, ref))
-            return outcome
-        if time.monotonic() - noted > payloads.GRACE / 2:  # a sweep may have judged it
-            async with self._transfers:
-                await payloads.put(raw, ref, message.payload)
-        self._settled.append(ref)
-        return outcome
-
-    async def _tidy(self, step: Callable[[], Awaitable[None]]) -> None:
-        """Clean-up after a commit: a failure leaves work for the sweep, not an error for the
-        caller (the accept itself is decided)."""
-        try:
-            async with self._transfers:
-                await step()
-        except RedisError as exc:
-            _log.warning("store.redis_payload_tidy", error=str(exc))
+        return await self._accepts.accept(message)
 
     async def message(self, message_id: str) -> MessageInfo | None:
         return await msgs.message(self._db(), message_id)
@@ -235,7 +190,7 @@ class RedisStore:
         ref = await msgs.payload_ref(self._db(), message_id)
         if ref is None:
             return None
-        async with self._transfers:
+        async with self._accepts.transfers:  # one bound for reads and accepts
             return await payloads.get(self._bytes_db(), ref)
 
     async def find_messages(
