@@ -70,6 +70,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, cast
 
 from axis.store.codec import dumps as dumps  # re-exported: the backend's modules read it here
+from axis.store.codec import from_utc_text, utc_text
 from axis.store.codec import parse_cursor as parse_cursor
 from axis.store.records import (
     Delivery,
@@ -111,6 +112,10 @@ PAYLOAD_BUCKETS: Final = 1024
 """How many payload shards. Fixed for the life of a store: a payload's reference names its
 bucket, so changing it only changes where new payloads go. 1024 tags spread evenly over up to
 a few hundred masters."""
+
+
+to_text = utc_text  # this backend's name for the shared spelling (axis.store.codec)
+from_text = from_utc_text
 
 
 def _q(code: str) -> str:
@@ -184,7 +189,6 @@ def texts(values: Iterable[object]) -> list[str]:
 
 
 _EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_FMT: Final = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
 def score(moment: dt.datetime) -> int:
@@ -196,15 +200,6 @@ def aware(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"store times must be timezone-aware, got {moment.isoformat()}")
     return moment.astimezone(dt.UTC)
-
-
-def to_text(moment: dt.datetime) -> str:
-    """Fixed-width UTC text, the same spelling the SQLite store uses."""
-    return aware(moment).strftime(_FMT)
-
-
-def from_text(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
 
 
 # --- records ---------------------------------------------------------------------------------

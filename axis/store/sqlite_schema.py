@@ -15,6 +15,7 @@ import sqlite3
 from typing import Any, Final, cast
 
 from axis.store.codec import dumps as dumps  # re-exported: the backend's modules read it here
+from axis.store.codec import from_utc_text, utc_text
 from axis.store.codec import parse_cursor as parse_cursor
 from axis.store.records import (
     Delivery,
@@ -119,19 +120,9 @@ CREATE TABLE IF NOT EXISTS entries (
 """
 )
 
-_FMT: Final = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
-
-def to_db_time(moment: dt.datetime) -> str:
-    """Fixed-width UTC text (text order = time order); naive instants are refused."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"store times must be timezone-aware, got {moment.isoformat()}")
-    return moment.astimezone(dt.UTC).strftime(_FMT)
-
-
-def from_db_time(text: str) -> dt.datetime:
-    """Inverse of :func:`to_db_time` (also reads any ISO-8601 text with an offset)."""
-    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+to_db_time = utc_text  # this backend's name for the shared spelling (axis.store.codec)
+from_db_time = from_utc_text
 
 
 def opt_time(text: str | None) -> dt.datetime | None:
