@@ -30,7 +30,12 @@ def test_a_small_bench_delivers_everything_and_reports_each_figure(
     assert result["document_bytes"] > 15_000
     assert {"check", "verify", "resolve", "store"} <= set(result["intake_ms_by_stage"])
     assert result["server_rss_mib"] > 0
+    for phase in ("full_load", "half_rate"):
+        lag = result["event_loop_lag"][phase]
+        assert lag["samples"] > 0
+        assert lag["mean_ms"] >= 0
     printed = capsys.readouterr()
     assert "accepted:" in printed.out
     assert "floor (the same exchange" in printed.out
+    assert "event loop lag: mean" in printed.out
     assert "bench: full load" in printed.err

@@ -278,13 +278,17 @@ async def run_floor(
     }
 
 
-async def intake_stages(base: str, auditor: str) -> dict[str, float]:
-    """The intake's mean milliseconds per stage, from the server's Prometheus histograms."""
+async def metrics_text(base: str, auditor: str) -> str:
+    """The server's Prometheus exposition (of one serving process, the one that answers)."""
     async with (
         aiohttp.ClientSession() as http,
         http.get(f"{base}/metrics", headers=basic_auth(auditor)) as response,
     ):
-        text = await response.text()
+        return await response.text()
+
+
+def intake_stages(text: str) -> dict[str, float]:
+    """The intake's mean milliseconds per stage, from the server's Prometheus histograms."""
     stages: dict[str, float] = {}
     for stage in ("check", "verify", "worker", "resolve", "store"):
         total = re.search(rf'axis_intake_stage_seconds_sum{{stage="{stage}"}} ([0-9.e+-]+)', text)
@@ -292,3 +296,28 @@ async def intake_stages(base: str, auditor: str) -> dict[str, float]:
         if total and count and float(count.group(1)):
             stages[stage] = round(1000 * float(total.group(1)) / float(count.group(1)), 3)
     return stages
+
+
+_LAG_BUCKET = re.compile(r'axis_event_loop_delay_seconds_bucket\{le="([^"]+)"\} ([0-9.e+-]+)')
+_LAG_SUM = re.compile(r"axis_event_loop_delay_seconds_sum ([0-9.e+-]+)")
+
+
+def loop_lag(before: str, after: str) -> dict[str, float | int | None]:
+    """The event loop's lag between two scrapes of the server's metrics: how many samples
+    (one every 0.1 s), their mean, and the bucket bound that 99 % of them stayed under."""
+    buckets = [
+        (float(bound), float(n1) - float(n0))
+        for (bound, n1), (_, n0) in zip(
+            _LAG_BUCKET.findall(after), _LAG_BUCKET.findall(before), strict=True
+        )
+    ]
+    samples = int(buckets[-1][1]) if buckets else 0  # the +Inf bucket counts them all
+    if not samples:
+        return {"samples": 0, "mean_ms": None, "p99_ms_at_most": None}
+    total = float(_LAG_SUM.findall(after)[0]) - float(_LAG_SUM.findall(before)[0])
+    p99 = next(bound for bound, n in buckets if n >= 0.99 * samples)
+    return {
+        "samples": samples,
+        "mean_ms": round(1000 * total / samples, 2),
+        "p99_ms_at_most": None if p99 == float("inf") else round(1000 * p99, 1),
+    }

@@ -18,6 +18,8 @@ from axis.bench.load import (
     cpu_seconds,
     free_port,
     intake_stages,
+    loop_lag,
+    metrics_text,
     run_ceiling,
     run_floor,
     run_load,
@@ -76,11 +78,13 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             say(f"warming up with {warm_count} documents")
             warm = await run_load(base, workload, full[:warm_count], settings.senders, None)
             say(f"full load: {len(full) - warm_count} documents, {settings.senders} senders")
+            scrapes = [await metrics_text(base, workload.auditor)]
             busy0, total0 = cpu_busy()
             server0, self0 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
             result = await run_load(base, workload, full[warm_count:], settings.senders, None)
             server1, self1 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
             busy1, total1 = cpu_busy()
+            scrapes.append(await metrics_text(base, workload.auditor))
             cpu = cpu_per_document(
                 {
                     **{name: server1[name] - server0[name] for name in server0},
@@ -92,7 +96,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             target = result["accepted_per_second"] / 2
             say(f"half rate: {len(half)} documents at {target:.0f}/s")
             half_rate = await run_load(base, workload, half, settings.senders, target)
-            stages = await intake_stages(base, workload.auditor)
+            scrapes.append(await metrics_text(base, workload.auditor))
             rss = tree_rss_mib(server.pid)
         finally:
             server.terminate()
@@ -121,7 +125,11 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "floor": floor,
         "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
         "server_rss_mib": round(rss, 1),  # every serving process and intake worker
-        "intake_ms_by_stage": stages,
+        "intake_ms_by_stage": intake_stages(scrapes[-1]),
+        "event_loop_lag": {  # of the serving process that answered the scrapes
+            "full_load": loop_lag(scrapes[0], scrapes[1]),
+            "half_rate": loop_lag(scrapes[1], scrapes[2]),
+        },
         "cpu_ms_per_document": cpu,
     }
 
@@ -152,9 +160,20 @@ def summary(result: dict[str, Any]) -> str:
             + ", ".join(f"{k} {v}" for k, v in result["intake_ms_by_stage"].items()),
             "CPU ms per document: "
             + ", ".join(f"{k} {v}" for k, v in result.get("cpu_ms_per_document", {}).items()),
+            *_lag_line(result.get("event_loop_lag")),
             *_floor_line(result.get("floor")),
         ]
     )
+
+
+def _lag_line(lag: dict[str, Any] | None) -> list[str]:
+    if not lag:
+        return []
+    full, half = lag["full_load"], lag["half_rate"]
+    return [
+        f"event loop lag: mean {full['mean_ms']} ms, p99 <= {full['p99_ms_at_most']} ms at full"
+        f" load; mean {half['mean_ms']} ms, p99 <= {half['p99_ms_at_most']} ms at half rate"
+    ]
 
 
 def _floor_line(floor: dict[str, Any] | None) -> list[str]:
