@@ -10,7 +10,7 @@ them up at that instant.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import structlog
 
@@ -32,6 +32,9 @@ class RegistryView:
         self._code_sets: dict[tuple[frozenset[str], bool], tuple[str, ...]] = {}
         self._descendants: tuple[int, Descendants] | None = None  # for which version
         self._indexing = asyncio.Lock()
+        self.after_new_version: Callable[[], None] | None = None
+        """Called once a new version and its descendant index are in place (``axis serve``
+        freezes them out of the garbage collector's full passes: :mod:`axis.heap`)."""
 
     @property
     def current(self) -> Registry:
@@ -43,10 +46,13 @@ class RegistryView:
 
     def replace(self, registry: Registry) -> None:
         """Switch to another version (the watcher does this; tests may too)."""
-        if registry.version != self._registry.version:
+        new = registry.version != self._registry.version
+        if new:
             _log.info("registry.switched", old=self._registry.version, new=registry.version)
         self._registry = registry
         self._code_sets.clear()
+        if new and self.after_new_version is not None:
+            self.after_new_version()
 
     async def codes_for(self, granted: Iterable[str], exact: bool) -> tuple[str, ...]:
         """Every registry code a system granted ``granted`` acts for (with children unless
@@ -75,6 +81,8 @@ class RegistryView:
                 codes = [agency.code for agency in registry.agencies()]
                 built = await asyncio.to_thread(Descendants, codes)
                 self._descendants = (registry.version, built)
+                if self.after_new_version is not None:
+                    self.after_new_version()
             return self._descendants[1]
 
     async def watch(self, poll_seconds: float = 30.0) -> None:

@@ -23,6 +23,7 @@ from axis.auth.tls import server_ssl_context
 from axis.commands import CommandGroup
 from axis.commands.store_access import add_store_options, config_of
 from axis.config import AxisConfig, ConfigError
+from axis.heap import settle_once_started
 from axis.http.app import create_app
 from axis.serve_workers import ChildOptions, add_node_header, run_child, supervise
 
@@ -62,6 +63,7 @@ def _serve(args: argparse.Namespace) -> int:
     scheme = "https" if ssl_context else "http"
     app = create_app(config)
     add_node_header(app)
+    settle_once_started(app)
     banner = (
         f"axis serving on {scheme}://{config.host}:{config.port} "
         f"(store {config.store_url}, {config.intake_workers} intake workers)"
