@@ -30,6 +30,9 @@ def test_a_small_bench_delivers_everything_and_reports_each_figure(
     assert result["document_bytes"] > 15_000
     assert {"check", "verify", "resolve", "store"} <= set(result["intake_ms_by_stage"])
     assert result["server_rss_mib"] > 0
+    cpu = result["cpu_ms_per_document"]
+    assert cpu["serving"] > 0
+    assert cpu["stolen"] >= 0
     for phase in ("full_load", "half_rate"):
         lag = result["event_loop_lag"][phase]
         assert lag["samples"] > 0

@@ -37,11 +37,23 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _cpu_fields() -> list[int]:
+    """The machine's ``cpu`` line of ``/proc/stat``: user, nice, system, idle, iowait, irq,
+    softirq, steal, ... in jiffies so far."""
+    return [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+
+
 def cpu_busy() -> tuple[int, int]:
-    """The machine's busy and total jiffies so far (``/proc/stat``): CPU share between two."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    """The machine's busy and total jiffies so far: CPU share between two."""
+    fields = _cpu_fields()
     idle = fields[3] + fields[4]
     return sum(fields) - idle, sum(fields)
+
+
+def cpu_stolen() -> int:
+    """Jiffies so far that the hypervisor gave to other guests while this one wanted to run
+    (counted as busy: on a shared virtual machine, part of why runs of the same code differ)."""
+    return _cpu_fields()[7]
 
 
 def tree_rss_mib(pid: int) -> float:

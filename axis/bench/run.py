@@ -16,6 +16,7 @@ from typing import Any, Final
 from axis.bench.load import (
     cpu_busy,
     cpu_seconds,
+    cpu_stolen,
     free_port,
     intake_stages,
     loop_lag,
@@ -79,11 +80,11 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             warm = await run_load(base, workload, full[:warm_count], settings.senders, None)
             say(f"full load: {len(full) - warm_count} documents, {settings.senders} senders")
             scrapes = [await metrics_text(base, workload.auditor)]
-            busy0, total0 = cpu_busy()
+            busy0, total0, stolen0 = *cpu_busy(), cpu_stolen()
             server0, self0 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
             result = await run_load(base, workload, full[warm_count:], settings.senders, None)
             server1, self1 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
-            busy1, total1 = cpu_busy()
+            busy1, total1, stolen1 = *cpu_busy(), cpu_stolen()
             scrapes.append(await metrics_text(base, workload.auditor))
             cpu = cpu_per_document(
                 {
@@ -92,6 +93,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
                 },
                 (busy1 - busy0) / _TICKS,
                 result["documents"],
+                stolen=(stolen1 - stolen0) / _TICKS,
             )
             target = result["accepted_per_second"] / 2
             say(f"half rate: {len(half)} documents at {target:.0f}/s")
@@ -134,10 +136,14 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
     }
 
 
-def cpu_per_document(spent: dict[str, float], machine: float, documents: int) -> dict[str, float]:
-    """Milliseconds of CPU per accepted document at full load, by who spent them; ``other`` is
-    the rest of the machine's busy time (a Redis server, the kernel's own work)."""
+def cpu_per_document(
+    spent: dict[str, float], machine: float, documents: int, *, stolen: float = 0.0
+) -> dict[str, float]:
+    """Milliseconds of CPU per accepted document at full load, by who spent them; ``stolen``
+    is what the hypervisor gave other guests, ``other`` the rest of the machine's busy time (a
+    Redis server, the kernel's own work)."""
     shares = {name: 1000 * seconds / documents for name, seconds in spent.items()}
+    shares["stolen"] = 1000 * stolen / documents
     shares["other"] = max(0.0, 1000 * machine / documents - sum(shares.values()))
     shares["total"] = 1000 * machine / documents
     return {name: round(ms, 2) for name, ms in shares.items()}
