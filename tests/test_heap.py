@@ -12,7 +12,7 @@ from pathlib import Path
 from aiohttp.test_utils import TestServer
 
 from axis.config import AxisConfig
-from axis.heap import settle_once_started
+from axis.heap import YOUNG_THRESHOLD, settle_once_started
 from axis.http.app import create_app
 from axis.http.keys import RUNTIME
 from axis.registry_view import RegistryView
@@ -45,6 +45,8 @@ def test_a_registry_version_and_its_index_hold_no_reference_cycle(tmp_path: Path
 def test_serve_freezes_its_heap_once_started_and_each_new_version(tmp_path: Path) -> None:
     config = AxisConfig(home=tmp_path, intake_workers=1)
 
+    thresholds = gc.get_threshold()
+
     async def body() -> None:
         app = create_app(config, background=False)
         settle_once_started(app)
@@ -54,9 +56,11 @@ def test_serve_freezes_its_heap_once_started_and_each_new_version(tmp_path: Path
             assert gc.get_freeze_count() > 100_000  # the registry and everything loaded
             view: RegistryView = app[RUNTIME].registry
             assert view.after_new_version is gc.freeze
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD
         finally:
             await server.close()
             gc.unfreeze()  # the rest of the test session collects as usual
+            gc.set_threshold(*thresholds)
 
     asyncio.run(body())
 
