@@ -29,6 +29,10 @@ def test_a_small_bench_delivers_everything_and_reports_each_figure(
     assert floor["cpu_ms_per_document"]["total"] >= floor["cpu_ms_per_document"]["server"]
     assert result["document_bytes"] > 15_000
     assert {"check", "verify", "resolve", "store"} <= set(result["intake_ms_by_stage"])
+    alone = result["intake_alone_ms"]
+    assert alone["check"] > 0
+    assert alone["verify"] > 0
+    assert alone["total"] >= alone["check"] + alone["verify"]
     assert result["server_rss_mib"] > 0
     cpu = result["cpu_ms_per_document"]
     assert cpu["serving"] > 0

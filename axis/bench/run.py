@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from axis.bench.intake_alone import intake_alone
 from axis.bench.load import (
     cpu_busy,
     cpu_seconds,
@@ -58,6 +59,10 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         full = workload.documents[: settings.documents]
         half = workload.documents[settings.documents :]
         warm_count = settings.senders * 2
+        say("the intake alone, on one core")
+        alone = await intake_alone(
+            home, workload.trust_dir, settings.store, [data for _, data in full[:400]]
+        )
         port = free_port()
         env = {
             **os.environ,
@@ -127,7 +132,8 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "floor": floor,
         "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
         "server_rss_mib": round(rss, 1),  # every serving process and intake worker
-        "intake_ms_by_stage": intake_stages(scrapes[-1]),
+        "intake_alone_ms": alone,  # one core, nothing else running: the aim's figure
+        "intake_ms_by_stage": intake_stages(scrapes[-1]),  # in the loaded server
         "event_loop_lag": {  # of the serving process that answered the scrapes
             "full_load": loop_lag(scrapes[0], scrapes[1]),
             "half_rate": loop_lag(scrapes[1], scrapes[2]),
@@ -162,7 +168,9 @@ def summary(result: dict[str, Any]) -> str:
             f"p99 {half['latency_ms_p99']} ms",
             f"machine CPU busy {result['machine_cpu_busy_percent']} %, "
             f"server RSS {result['server_rss_mib']} MiB",
-            "intake ms by stage: "
+            "intake alone on one core, ms: "
+            + ", ".join(f"{k} {v}" for k, v in result.get("intake_alone_ms", {}).items()),
+            "intake ms by stage in the loaded server: "
             + ", ".join(f"{k} {v}" for k, v in result["intake_ms_by_stage"].items()),
             "CPU ms per document: "
             + ", ".join(f"{k} {v}" for k, v in result.get("cpu_ms_per_document", {}).items()),
