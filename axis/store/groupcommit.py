@@ -200,7 +200,7 @@ class ReadPool:
     request makes one or two of them.
     """
 
-    def __init__(self, path: Path, workers: int = 4) -> None:
+    def __init__(self, path: Path, workers: int) -> None:
         self._path = path
         self._queue: queue.SimpleQueue[_Read | None] = queue.SimpleQueue()
         # connected here, so a file that cannot be read fails the store's open, not a read later

@@ -63,12 +63,19 @@ _REGISTRY_POLL: Final = 2.0
 """Seconds between re-checks of the registry version while waiting (another process, such as
 ``axis registry`` on the same file, saves without waking this one)."""
 
+READERS: Final = 2
+"""Read threads (each with its own connection). Two rather than four: every extra thread that
+wakes for a read contends with the event loop for the GIL, and in A/B runs of the benchmark
+(three rounds) two readers served the same load with 10-15 % less serving CPU than four (one
+reader: about as two). Two keep a read waiting behind a long one (a 20 MB payload, an export's
+page) only when both are busy."""
+
 
 class SqliteStore:
     """The broker's state in one SQLite file; see the module docstring for the threading."""
 
     def __init__(
-        self, path: Path, *, legacy_registry: Path | None = None, readers: int = 4
+        self, path: Path, *, legacy_registry: Path | None = None, readers: int = READERS
     ) -> None:
         self.path = path
         self._legacy = legacy_registry
