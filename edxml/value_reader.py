@@ -84,17 +84,7 @@ class ValueReader:
         return value
 
     def integer(self, index: Children, name: str) -> int | None:
-        found = index.get(name)
-        if found is None:
-            return None
-        raw = text_of(found[0])
-        if raw is None:
-            return None
-        try:
-            return int(raw)
-        except ValueError:
-            self.error("value.bad_integer", f"{name} {raw!r} is not a valid integer", found[0])
-            return None
+        return self.typed(index, name, _int_or_none, "integer")
 
     def date(self, index: Children, name: str) -> dt.date | None:
         found = index.get(name)
@@ -115,3 +105,10 @@ class ValueReader:
 
     def timestamp(self, index: Children, name: str) -> dt.datetime | None:
         return self.typed(index, name, parse_timestamp, "timestamp")
+
+
+def _int_or_none(raw: str) -> int | None:
+    try:
+        return int(raw)
+    except ValueError:
+        return None
