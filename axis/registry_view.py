@@ -33,8 +33,9 @@ class RegistryView:
         self._descendants: tuple[int, Descendants] | None = None  # for which version
         self._indexing = asyncio.Lock()
         self.after_new_version: Callable[[], None] | None = None
-        """Called once a new version and its descendant index are in place (``axis serve``
-        freezes them out of the garbage collector's full passes: :mod:`axis.heap`)."""
+        """Called when a new version is in place, and again when its descendant index is
+        built (``axis serve`` freezes each out of the garbage collector's full passes:
+        :mod:`axis.heap`)."""
 
     @property
     def current(self) -> Registry:
