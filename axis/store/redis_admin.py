@@ -14,8 +14,9 @@ from typing import Any, Final
 
 from axis.store import redis_keys as k
 from axis.store.records import OPEN_STATES, AuditDraft, PurgeOutcome, SystemRecord
+from axis.store.redis_audit import audit_index_keys
 from axis.store.redis_client import Client
-from axis.store.redis_tx import Tx, audit_index_keys
+from axis.store.redis_tx import Tx
 from axis.store.sqlite_audit import filled
 
 _CHUNK: Final = 1000

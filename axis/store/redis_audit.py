@@ -1,4 +1,5 @@
-"""The audit log in Redis: querying and verifying the chain that :meth:`Tx.audit` appends to.
+"""The audit log in Redis: a stored event's shape and indexes, and querying and verifying the
+chain that :meth:`Tx.audit` appends to.
 
 Events live in one hash by seq (``axis:{axis}:audit``); the head says where the kept chain
 starts (``first``, moved by a purge) and ends (``seq``), so reading the chain in order is HMGET
@@ -13,17 +14,48 @@ runs, and adds what only a store with a head can tell: an event missing at the E
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Final
 
 from axis.audit import verify_chain
 from axis.store import redis_keys as k
 from axis.store.records import AuditEvent, AuditFilter, ChainVerdict, Page
 from axis.store.redis_client import Client
-from axis.store.redis_tx import event_from_row
 
 _CHUNK: Final = 2000
+
+#: The audit fields that have an index (``AuditFilter`` narrows by them cheaply).
+AUDIT_INDEXED: Final = ("message_id", "document_id", "system_id", "kind")
+
+
+def audit_index_keys(row: Mapping[str, Any]) -> list[str]:
+    """The index sorted sets an audit event belongs to."""
+    keys = [
+        k.audit_index_key(field, str(row[field]))
+        for field in AUDIT_INDEXED
+        if row.get(field) is not None
+    ]
+    keys.extend(k.audit_index_key("code", str(code)) for code in dict.fromkeys(row["codes"]))
+    return keys
+
+
+def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
+    """A stored audit event as a record."""
+    return AuditEvent(
+        seq=int(row["seq"]),
+        kind=row["kind"],
+        at=dt.datetime.fromisoformat(row["at"]),
+        message_id=row["message_id"],
+        document_id=row["document_id"],
+        system_id=row["system_id"],
+        address=row["address"],
+        codes=tuple(row["codes"]),
+        data=row["data"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
 
 
 async def bounds(client: Client) -> tuple[int, int]:

@@ -58,6 +58,7 @@ from axis.store.records import (
     Delivery,
     MessageInfo,
 )
+from axis.store.redis_audit import audit_index_keys, event_from_row
 
 if TYPE_CHECKING:
     from axis.store.redis_batch import TrackedReads
@@ -66,9 +67,6 @@ Row = dict[str, Any]
 """A delivery as stored (:func:`axis.store.redis_keys.delivery_row`)."""
 Location = tuple[str, str | None]
 """What a command reads or writes: a key and a hash field, or None for the whole key."""
-
-#: The audit fields that have an index (``AuditFilter`` narrows by them cheaply).
-AUDIT_INDEXED: Final = ("message_id", "document_id", "system_id", "kind")
 
 COMMIT: Final = """
 local head = KEYS[1]
@@ -387,31 +385,3 @@ def _word(arg: Any, blobs: list[bytes]) -> str | list[int]:
 
 def _by_seq(row: Row) -> int:
     return int(row["seq"])
-
-
-def audit_index_keys(row: Mapping[str, Any]) -> list[str]:
-    """The index sorted sets an audit event belongs to."""
-    keys = [
-        k.audit_index_key(field, str(row[field]))
-        for field in AUDIT_INDEXED
-        if row.get(field) is not None
-    ]
-    keys.extend(k.audit_index_key("code", str(code)) for code in dict.fromkeys(row["codes"]))
-    return keys
-
-
-def event_from_row(row: Mapping[str, Any]) -> AuditEvent:
-    """A stored audit event as a record."""
-    return AuditEvent(
-        seq=int(row["seq"]),
-        kind=row["kind"],
-        at=dt.datetime.fromisoformat(row["at"]),
-        message_id=row["message_id"],
-        document_id=row["document_id"],
-        system_id=row["system_id"],
-        address=row["address"],
-        codes=tuple(row["codes"]),
-        data=row["data"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
