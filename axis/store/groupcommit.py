@@ -181,12 +181,7 @@ class Writer:
         self, outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]], news: Any
     ) -> None:
         for future, result, error in outcomes:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
+            _settle(future, result, error)
         if news is not None:
             self._on_commit(news)
 
