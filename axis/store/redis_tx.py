@@ -84,8 +84,9 @@ end
 redis.call('HINCRBY', head, 'epoch', 1)
 return 1
 """
-"""The commit: ``KEYS[1]`` the head, ``ARGV[1]`` the epoch read, then each queued command as
-its argument count followed by its arguments. 1 if applied, 0 if another write came first."""
+"""The commit: ``KEYS[1]`` the head, ``ARGV[1]`` the epoch read, ``ARGV[2]`` every command as
+one JSON array of arrays, a bytes argument as ``[its ARGV index]`` (:meth:`Tx.commit_args`).
+1 if applied, 0 if another write came first."""
 
 REGISTRY: Final[Location] = (k.HEAD, "registry")
 """Where the stored registry version is (:attr:`Tx.registry`)."""
@@ -197,8 +198,7 @@ class Tx:
     def cmd(self, *args: Any) -> None:
         """Queue one command for the commit script (one too long fails the write queueing
         it, not the batch it would have joined)."""
-        if len(args) > _MAX_ARGS + 2:  # the script would fail half-way: refuse it whole
-            raise ValueError(f"{args[0]} with {len(args)} arguments: use cmd_many")
+        _refuse_oversized(args)
         self.cmds.append(args)
 
     def cmd_many(self, command: str, key: str, items: list[str], width: int = 1) -> None:
@@ -222,11 +222,9 @@ class Tx:
         blobs: list[bytes] = []
         commands: list[list[str | list[int]]] = []
         for command in (("HSET", k.HEAD, *fields), *self.cmds, *extra):
-            if len(command) > _MAX_ARGS + 2:  # the script would fail half-way: refuse it whole
-                raise ValueError(f"{command[0]} with {len(command)} arguments: use cmd_many")
+            _refuse_oversized(command)
             commands.append([_word(arg, blobs) for arg in command])
-        text = json.dumps(commands, ensure_ascii=False, separators=(",", ":"))
-        return [self.epoch, text, *blobs]
+        return [self.epoch, k.dumps(commands), *blobs]
 
     def head_fields(self) -> dict[str, str]:
         fields = {
@@ -367,6 +365,13 @@ class Tx:
         await self.save(old, new)
         self.new_codes.add(new["code"])
         return k.delivery_from_row(new)
+
+
+def _refuse_oversized(command: tuple[Any, ...]) -> None:
+    """A command the script would fail half-way through is refused whole, before anything is
+    sent."""
+    if len(command) > _MAX_ARGS + 2:
+        raise ValueError(f"{command[0]} with {len(command)} arguments: use cmd_many")
 
 
 def _word(arg: Any, blobs: list[bytes]) -> str | list[int]:
