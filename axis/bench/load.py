@@ -19,12 +19,16 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import aiohttp
 
 from axis.bench.workload import Workload
+
+_TICKS: Final = os.sysconf("SC_CLK_TCK")
+"""The unit of ``/proc``'s CPU counters."""
 
 _TAKES_PER_AGENCY = 4
 """Fetch-and-acknowledge exchanges a recipient's system runs at once beside its long poll."""
@@ -37,23 +41,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _cpu_fields() -> list[int]:
-    """The machine's ``cpu`` line of ``/proc/stat``: user, nice, system, idle, iowait, irq,
-    softirq, steal, ... in jiffies so far."""
-    return [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds so far, read off ``/proc``: the machine's busy, total and stolen time (what
+    the hypervisor gave other guests while this one wanted to run: on a shared virtual machine,
+    part of why runs of the same code differ), the server's processes by kind
+    (:func:`tree_cpu_seconds`) and this process, the load generator. A phase's figures are the
+    difference of two."""
 
+    busy: float
+    total: float
+    stolen: float
+    server: dict[str, float]
+    load_generator: float
 
-def cpu_busy() -> tuple[int, int]:
-    """The machine's busy and total jiffies so far: CPU share between two."""
-    fields = _cpu_fields()
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def cpu_stolen() -> int:
-    """Jiffies so far that the hypervisor gave to other guests while this one wanted to run
-    (counted as busy: on a shared virtual machine, part of why runs of the same code differ)."""
-    return _cpu_fields()[7]
+    @classmethod
+    def now(cls, server_pid: int) -> CpuSnapshot:
+        # the machine's cpu line: user, nice, system, idle, iowait, irq, softirq, steal, ...
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]
+        return cls(
+            busy=(sum(fields) - idle) / _TICKS,
+            total=sum(fields) / _TICKS,
+            stolen=fields[7] / _TICKS,
+            server=tree_cpu_seconds(server_pid),
+            load_generator=cpu_seconds(os.getpid()),
+        )
 
 
 def tree_rss_mib(pid: int) -> float:
@@ -75,9 +88,6 @@ def _tree(pid: int) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-_TICKS: Final = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -276,16 +286,19 @@ async def run_floor(
     async with bare_server("axis.bench.floor", "--routes", json.dumps(routes)) as (base, pid):
         warm = senders * 2
         await run_load(base, workload, documents[:warm], senders, None)
-        busy0, server0, self0 = cpu_busy()[0], cpu_seconds(pid), cpu_seconds(os.getpid())
+        before = CpuSnapshot.now(pid)
         result = await run_load(base, workload, documents[warm:], senders, None)
-        busy1, server1, self1 = cpu_busy()[0], cpu_seconds(pid), cpu_seconds(os.getpid())
+        after = CpuSnapshot.now(pid)
     per_document = 1000 / result["documents"]
+    server = sum(after.server.values()) - sum(before.server.values())
     return {
         "accepted_per_second": result["accepted_per_second"],
         "cpu_ms_per_document": {
-            "server": round((server1 - server0) * per_document, 2),
-            "load_generator": round((self1 - self0) * per_document, 2),
-            "total": round((busy1 - busy0) / _TICKS * per_document, 2),
+            "server": round(server * per_document, 2),
+            "load_generator": round(
+                (after.load_generator - before.load_generator) * per_document, 2
+            ),
+            "total": round((after.busy - before.busy) * per_document, 2),
         },
     }
 

@@ -11,13 +11,11 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from axis.bench.intake_alone import intake_alone
 from axis.bench.load import (
-    cpu_busy,
-    cpu_seconds,
-    cpu_stolen,
+    CpuSnapshot,
     free_port,
     intake_stages,
     loop_lag,
@@ -25,14 +23,10 @@ from axis.bench.load import (
     run_ceiling,
     run_floor,
     run_load,
-    tree_cpu_seconds,
     tree_rss_mib,
     wait_healthy,
 )
 from axis.bench.workload import prepare
-
-_TICKS: Final = os.sysconf("SC_CLK_TCK")
-"""The unit of /proc/stat's counters."""
 
 
 @dataclass(frozen=True)
@@ -85,21 +79,10 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             warm = await run_load(base, workload, full[:warm_count], settings.senders, None)
             say(f"full load: {len(full) - warm_count} documents, {settings.senders} senders")
             scrapes = [await metrics_text(base, workload.auditor)]
-            busy0, total0, stolen0 = *cpu_busy(), cpu_stolen()
-            server0, self0 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
+            before = CpuSnapshot.now(server.pid)
             result = await run_load(base, workload, full[warm_count:], settings.senders, None)
-            server1, self1 = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
-            busy1, total1, stolen1 = *cpu_busy(), cpu_stolen()
+            after = CpuSnapshot.now(server.pid)
             scrapes.append(await metrics_text(base, workload.auditor))
-            cpu = cpu_per_document(
-                {
-                    **{name: server1[name] - server0[name] for name in server0},
-                    "load_generator": self1 - self0,
-                },
-                (busy1 - busy0) / _TICKS,
-                result["documents"],
-                stolen=(stolen1 - stolen0) / _TICKS,
-            )
             target = result["accepted_per_second"] / 2
             say(f"half rate: {len(half)} documents at {target:.0f}/s")
             half_rate = await run_load(base, workload, half, settings.senders, target)
@@ -130,7 +113,7 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
         "ceiling_per_second": ceiling,
         "share_of_ceiling": round(result["accepted_per_second"] / ceiling, 2),
         "floor": floor,
-        "machine_cpu_busy_percent": round(100 * (busy1 - busy0) / max(1, total1 - total0), 1),
+        "machine_cpu_busy_percent": busy_percent(before, after),
         "server_rss_mib": round(rss, 1),  # every serving process and intake worker
         "intake_alone_ms": alone,  # one core, nothing else running: the aim's figure
         "intake_ms_by_stage": intake_stages(scrapes[-1]),  # in the loaded server
@@ -138,20 +121,27 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
             "full_load": loop_lag(scrapes[0], scrapes[1]),
             "half_rate": loop_lag(scrapes[1], scrapes[2]),
         },
-        "cpu_ms_per_document": cpu,
+        "cpu_ms_per_document": cpu_per_document(before, after, result["documents"]),
     }
 
 
-def cpu_per_document(
-    spent: dict[str, float], machine: float, documents: int, *, stolen: float = 0.0
-) -> dict[str, float]:
-    """Milliseconds of CPU per accepted document at full load, by who spent them; ``stolen``
-    is what the hypervisor gave other guests, ``other`` the rest of the machine's busy time (a
-    Redis server, the kernel's own work)."""
+def busy_percent(before: CpuSnapshot, after: CpuSnapshot) -> float:
+    """The machine's CPU share busy between two snapshots."""
+    total = after.total - before.total
+    return round(100 * (after.busy - before.busy) / total, 1) if total > 0 else 0.0
+
+
+def cpu_per_document(before: CpuSnapshot, after: CpuSnapshot, documents: int) -> dict[str, float]:
+    """Milliseconds of CPU per accepted document between two snapshots, by who spent them;
+    ``stolen`` is what the hypervisor gave other guests, ``other`` the rest of the machine's
+    busy time (a Redis server, the kernel's own work)."""
+    spent = {name: after.server[name] - before.server[name] for name in before.server}
+    spent["load_generator"] = after.load_generator - before.load_generator
+    spent["stolen"] = after.stolen - before.stolen
     shares = {name: 1000 * seconds / documents for name, seconds in spent.items()}
-    shares["stolen"] = 1000 * stolen / documents
-    shares["other"] = max(0.0, 1000 * machine / documents - sum(shares.values()))
-    shares["total"] = 1000 * machine / documents
+    machine = 1000 * (after.busy - before.busy) / documents
+    shares["other"] = max(0.0, machine - sum(shares.values()))
+    shares["total"] = machine
     return {name: round(ms, 2) for name, ms in shares.items()}
 
 
