@@ -1,13 +1,13 @@
 """A serving process's long-lived objects, kept out of CPython's full garbage collections.
 
-A registry version is about 250,000 objects (some 14,000 agencies with their names, timelines
-and indexes) that live as long as the version. CPython's full collection walks every tracked
-object, with the event loop stopped: measured under the benchmark's load, a full pass about
-every four seconds, 90-150 ms each, the tail of both the event loop's lag and the
-send -> available p99 (after: at most 14 ms). :func:`gc.freeze` moves the objects alive now into a permanent generation
-that collections never walk. Frozen objects are still freed by reference counting when they are
-dropped, and a registry version holds no reference cycle (``tests/test_heap.py``), so a replaced
-version's memory comes back.
+A registry version is about 250,000 objects (some 14,000 agencies with their names, timelines and
+indexes) that live as long as the version. CPython's full collection walks every tracked object,
+with the event loop stopped: measured under the benchmark's load, a full pass about every four
+seconds, 90-150 ms each, the tail of both the event loop's lag and the send -> available p99 (after:
+at most 14 ms). :func:`gc.freeze` moves the objects alive now into a permanent generation that
+collections never walk. Frozen objects are still freed by reference counting when they are dropped,
+and a registry version holds no reference cycle (``tests/test_heap.py``), so a replaced version's
+memory comes back.
 
 Young collections are made rarer too (:data:`YOUNG_THRESHOLD`): a request's objects die by
 reference count when it ends, so the collector only needs to run when containers really pile

@@ -4,8 +4,8 @@ Each stage takes the package's :class:`Intake` so far and returns it with its ow
 structlog habit: plain functions, each testable alone, reordered in one tuple). A stage that
 refuses sets ``refusal``; later stages still run where they can, so a sender learns everything
 wrong at once. The broker runs the format and signature stages in its worker processes
-(:mod:`axis.intake_pool`, :mod:`axis.intake_worker`) and resolves the routes itself (:mod:`axis.send`); ``axis run`` runs all
-three over a corpus.
+(:mod:`axis.intake_pool`, :mod:`axis.intake_worker`) and resolves the routes itself
+(:mod:`axis.send`); ``axis run`` runs all three over a corpus.
 
 Stages: :func:`check_format` (edxml: hardened parse, XSD, rules) -> :func:`check_signature`
 (signing, under the configured policy) -> :func:`check_signer` (the signer bound to From:

@@ -150,10 +150,10 @@ async def commit(
     """The changes ``build`` makes on the newest version, stored as ONE new version, or nothing.
 
     The version's author is ``actor.system_id``; its audit event (written by the store with the
-    version) names it, and a ``registry.admin`` event, written in the same transaction, adds
-    the client address, the action and the codes. When another writer saved first (``store.newer`` / ``store.diverged``), the
-    changes are rebuilt on the newer version, up to :data:`SAVE_ATTEMPTS` times
-    (``registry.busy``, 409, after that). ``view`` switches at once (read your own write).
+    version) names it, and a ``registry.admin`` event, written in the same transaction, adds the
+    client address, the action and the codes. When another writer saved first (``store.newer`` /
+    ``store.diverged``), the changes are rebuilt on the newer version, up to :data:`SAVE_ATTEMPTS`
+    times (``registry.busy``, 409, after that). ``view`` switches at once (read your own write).
     """
     author = actor.system_id
     text = reason.strip() or action

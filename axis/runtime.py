@@ -2,9 +2,9 @@
 
 ``open_runtime(config)`` opens the store, loads (or explicitly seeds) the registry, starts the
 intake's worker processes, the authenticator, the metrics and the background tasks (registry
-watch, succession mover, delivery leases, retention, loop lag, CRL refresh), and closes all of it in reverse
-order on the way out. ``axis serve`` wraps it in the aiohttp app's cleanup context; ``axis demo``
-and the tests use the same function, so what is tested is what runs.
+watch, succession mover, delivery leases, retention, loop lag, CRL refresh), and closes all of it in
+reverse order on the way out. ``axis serve`` wraps it in the aiohttp app's cleanup context;
+``axis demo`` and the tests use the same function, so what is tested is what runs.
 """
 
 from __future__ import annotations

@@ -188,8 +188,8 @@ def judge_signer(
     return _verdict(
         "unbound",
         "sig.signer_unbound",
-        f"the signer's certificate ({_label(signature)}) is bound to no agency, so nothing ties it to the "
-        f"sender {printable(sender)}: an admin binds it with `axis signers add` "
+        f"the signer's certificate ({_label(signature)}) is bound to no agency, so nothing ties it "
+        f"to the sender {printable(sender)}: an admin binds it with `axis signers add` "
         f"({required_text})",
         severity=unbound_severity,
     )

@@ -44,7 +44,8 @@ def read_manifest(reader: ValueReader, body: Element | None) -> tuple[ManifestRe
 
 
 def read_attachments(reader: ValueReader, holder: Element | None) -> tuple[Attachment, ...]:
-    """The attachments of AttachmentEncoded, their contents taken from the spool when decoded there."""
+    """The attachments of AttachmentEncoded, their contents taken from the spool when decoded
+    there."""
     if holder is None:
         return ()
     result = []

@@ -6,8 +6,8 @@ and hands each part to its reader (:mod:`edxml.header_reader` for edXMLHeader,
 :class:`~edxml.value_reader.ValueReader` so every finding of one read lands in one list.
 
 Matching is on local names only (prefixes and the one namespace are interchangeable in practice),
-never on element order. Every value that cannot be read becomes a located :class:`Problem` instead of
-an exception, so one pass over a broken package reports everything wrong with it; the caller
+never on element order. Every value that cannot be read becomes a located :class:`Problem` instead
+of an exception, so one pass over a broken package reports everything wrong with it; the caller
 (:func:`edxml.parse` or :func:`edxml.validate`) decides whether the problems are fatal.
 """
 

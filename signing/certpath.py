@@ -17,13 +17,13 @@ Our own checks run before pyhanko so that refusals carry precise, stable codes:
 nextUpdate as the only data (``cert.revocation_unknown``); then pyhanko decides ``cert.revoked``,
 ``cert.revocation_unavailable`` or ``cert.invalid`` (bad signature, constraints...).
 
-Results are cached (:mod:`signing.pathcache`) per leaf certificate (SHA-256 fingerprint, policy, trust version) together with
-the window in which they hold -- the chain's validity (cut at a known future revocation date) for
-``at``, and the freshness of the revocation data used for the wall clock -- so the second document
-of a signer costs a dictionary lookup and two comparisons. A trust reload bumps the version, and
-so does new revocation data (an offline feed, a changed file in the held-CRL folder), so a result
-is never served across either. Which CRL / OCSP data covers the chain, and what it says
-about the leaf, is :mod:`signing.revstatus`'s job.
+Results are cached (:mod:`signing.pathcache`) per leaf certificate (SHA-256 fingerprint, policy,
+trust version) together with the window in which they hold -- the chain's validity (cut at a known
+future revocation date) for ``at``, and the freshness of the revocation data used for the wall
+clock -- so the second document of a signer costs a dictionary lookup and two comparisons. A trust
+reload bumps the version, and so does new revocation data (an offline feed, a changed file in the held-CRL
+folder), so a result is never served across either. Which CRL / OCSP data covers the chain, and what
+it says about the leaf, is :mod:`signing.revstatus`'s job.
 """
 
 from __future__ import annotations

@@ -10,5 +10,6 @@ work. ``benchmarks/bench_axis.py`` runs this and commits the figures.
 
 Modules: :mod:`~axis.bench.workload` (agencies, systems, signed documents),
 :mod:`~axis.bench.load` (the load and its measurements), :mod:`~axis.bench.ceiling` (the bare
-server), :mod:`~axis.bench.floor` (the in-memory one), :mod:`~axis.bench.run` (one whole run, its result and chart).
+server), :mod:`~axis.bench.floor` (the in-memory one), :mod:`~axis.bench.run` (one whole run,
+its result and chart).
 """

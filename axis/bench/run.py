@@ -100,7 +100,9 @@ async def run_bench(settings: BenchSettings, say: Any = print) -> dict[str, Any]
     return {
         "benchmark": "axis end to end: signed 20 KB documents over HTTP",
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+        ),
         "store": settings.store or "sqlite (embedded, WAL, synchronous=FULL, group commit)",
         "agencies": settings.agencies,
         "senders": settings.senders,

@@ -21,7 +21,8 @@ are kept:
   :mod:`axis.store.redis_payloads`).
 * **One audit chain.** Hashes are computed in Python with :func:`axis.audit.link` on the tail
   the transaction read, so the chain holds the SAME hashes the SQLite store computes for the
-  same events, and two nodes can never link two events onto one tail (the second commit finds the epoch moved).
+  same events, and two nodes can never link two events onto one tail (the second commit finds
+  the epoch moved).
 * **Inbox cursors.** A delivery's seq comes from the head's counter (``dseq``, incremented
   under the same epoch check), and writes commit one after another, so seqs become visible in
   order.
