@@ -21,9 +21,9 @@ Results are cached (:mod:`signing.pathcache`) per leaf certificate (SHA-256 fing
 trust version) together with the window in which they hold -- the chain's validity (cut at a known
 future revocation date) for ``at``, and the freshness of the revocation data used for the wall
 clock -- so the second document of a signer costs a dictionary lookup and two comparisons. A trust
-reload bumps the version, and so does new revocation data (an offline feed, a changed file in the held-CRL
-folder), so a result is never served across either. Which CRL / OCSP data covers the chain, and what
-it says about the leaf, is :mod:`signing.revstatus`'s job.
+reload bumps the version, and so does new revocation data (an offline feed, a changed file in the
+held-CRL folder), so a result is never served across either. Which CRL / OCSP data covers the
+chain, and what it says about the leaf, is :mod:`signing.revstatus`'s job.
 """
 
 from __future__ import annotations
