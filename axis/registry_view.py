@@ -67,15 +67,17 @@ class RegistryView:
         if exact:
             codes = tuple(sorted(key[0]))
         else:
-            descendants = await self._index()
+            version, descendants = await self._index()
             codes = tuple(sorted(descendants.of(key[0]) | key[0]))
+            if version != self.version:  # replaced while indexing: not the current version's
+                return codes
         if len(self._code_sets) >= _MAX_CODE_SETS:
             self._code_sets.clear()
         self._code_sets[key] = codes
         return codes
 
-    async def _index(self) -> Descendants:
-        """The descendant index of the current version (single-flight)."""
+    async def _index(self) -> tuple[int, Descendants]:
+        """The descendant index of the current version, with that version (single-flight)."""
         async with self._indexing:
             registry = self._registry
             if self._descendants is None or self._descendants[0] != registry.version:
@@ -84,7 +86,7 @@ class RegistryView:
                 self._descendants = (registry.version, built)
                 if self.after_new_version is not None:
                     self.after_new_version()
-            return self._descendants[1]
+            return self._descendants
 
     async def watch(self, poll_seconds: float = 30.0) -> None:
         """Follow the store's change notification forever (run as a background task)."""
